@@ -1,0 +1,239 @@
+"""Settings: a TOML file plus `RELAY_*` environment overrides, parsed once.
+
+Every setting lives in a section (`[amqp]`, `[http]`, ...). Its environment override is
+`RELAY_<SECTION>_<KEY>` in upper case, e.g. `RELAY_AMQP_CONFIRM_TIMEOUT=2.5`. The AMQP URL
+is the one exception with a short name of its own: `RELAY_AMQP_URL`. A value that does
+not parse stops start-up with a `ConfigError` naming the key and its variable.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+import typing
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+DEFAULT_AMQP_URL = "amqp://guest:guest@127.0.0.1:5672/"
+
+
+class ConfigError(ValueError):
+    """A setting is missing or malformed; the message names the key."""
+
+
+class Secret:
+    """A string that never shows itself in `repr`, `str` or logs."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('**********')"
+
+    __str__ = __repr__
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+
+def _min(value: float) -> dict[str, float]:
+    return {"min": value}
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class HttpSettings:
+    host: str = "0.0.0.0"
+    port: int = dataclasses.field(default=8080, metadata=_min(0))
+    max_body_bytes: int = dataclasses.field(default=1024 * 1024, metadata=_min(1))
+    # Request headers copied into AMQP headers as `http-<name>`; never auth or signatures.
+    forward_headers: tuple[str, ...] = ("user-agent", "x-request-id", "traceparent", "tracestate")
+    retry_after_seconds: int = dataclasses.field(default=5, metadata=_min(1))
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class AmqpSettings:
+    url: Secret = Secret(DEFAULT_AMQP_URL)
+    connection_name: str = "sinch-relay"
+    confirm_timeout: float = dataclasses.field(default=3.0, metadata=_min(0.001))
+    max_in_flight: int = dataclasses.field(default=4096, metadata=_min(1))
+    reconnect_interval: float = dataclasses.field(default=1.0, metadata=_min(0.01))
+    connect_timeout: float = dataclasses.field(default=5.0, metadata=_min(0.01))
+    heartbeat: int = dataclasses.field(default=30, metadata=_min(0))
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class TopologySettings:
+    delivery_reports: str = "sinch.sms.delivery_reports"
+    inbound: str = "sinch.sms.inbound"
+    unrouted: str = "sinch.sms.unrouted"
+    unrouted_queue_type: Literal["quorum", "classic"] = "quorum"
+    # false: only check passively that the exchanges and the unrouted queue exist.
+    declare: bool = True
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class LoggingSettings:
+    level: Literal["debug", "info", "warning", "error"] = "info"
+    format: Literal["auto", "json", "console"] = "auto"
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ShutdownSettings:
+    # Seconds to keep answering 503 (readiness false) before the listener closes.
+    grace: float = dataclasses.field(default=0.0, metadata=_min(0))
+    # Upper bound on waiting for in-flight requests and confirms.
+    timeout: float = dataclasses.field(default=10.0, metadata=_min(0))
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Settings:
+    http: HttpSettings = HttpSettings()
+    amqp: AmqpSettings = AmqpSettings()
+    topology: TopologySettings = TopologySettings()
+    logging: LoggingSettings = LoggingSettings()
+    shutdown: ShutdownSettings = ShutdownSettings()
+
+
+def load_settings(path: Path | None = None, environ: Mapping[str, str] | None = None) -> Settings:
+    """Read `path` (TOML, optional) and the `RELAY_*` variables of `environ` once."""
+    env = os.environ if environ is None else environ
+    raw = _read_toml(path) if path else {}
+    _reject_unknown(raw, Settings, "")
+    hints = typing.get_type_hints(Settings)
+    sections = {
+        f.name: _section(f.name, hints[f.name], raw.get(f.name, {}), env)
+        for f in dataclasses.fields(Settings)
+    }
+    return Settings(**sections)
+
+
+def env_var(section: str, key: str) -> str:
+    """The environment variable that overrides `section.key`."""
+    return f"RELAY_{section}_{key}".upper()
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config file {path} is not valid TOML: {exc}") from exc
+
+
+def _reject_unknown(raw: Mapping[str, Any], cls: Any, prefix: str) -> None:
+    known = {f.name for f in dataclasses.fields(cls)}
+    for key in raw:
+        if key not in known:
+            raise ConfigError(f"unknown setting {prefix}{key}")
+
+
+def _section(name: str, cls: Any, raw: Any, env: Mapping[str, str]) -> Any:
+    if not isinstance(raw, dict):
+        raise ConfigError(f"setting {name} must be a table")
+    _reject_unknown(raw, cls, f"{name}.")
+    hints = typing.get_type_hints(cls)
+    values = {}
+    for f in dataclasses.fields(cls):
+        var = env_var(name, f.name)
+        if var in env:
+            value: Any = env[var]
+        elif f.name in raw:
+            value = raw[f.name]
+        else:
+            continue
+        values[f.name] = _coerce(f"{name}.{f.name} ({var})", hints[f.name], value, f.metadata)
+    return cls(**values)
+
+
+def _coerce(key: str, hint: Any, value: Any, meta: Mapping[str, Any]) -> Any:
+    try:
+        result = _PARSERS[_kind(hint)](hint, value)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"invalid setting {key}: {exc}") from None
+    if "min" in meta and result < meta["min"]:
+        raise ConfigError(f"invalid setting {key}: must be >= {meta['min']}, got {result}")
+    return result
+
+
+def _kind(hint: Any) -> Any:
+    origin = typing.get_origin(hint)
+    return origin if origin in (Literal, tuple) else hint
+
+
+def _parse_bool(_: Any, value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(f"expected a boolean, got {value!r}")
+
+
+def _parse_int(_: Any, value: Any) -> int:
+    if isinstance(value, bool) or isinstance(value, float):
+        raise ValueError(f"expected an integer, got {value!r}")
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"expected an integer, got {value!r}") from None
+
+
+def _parse_float(_: Any, value: Any) -> float:
+    if isinstance(value, bool):
+        raise ValueError(f"expected a number, got {value!r}")
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"expected a number, got {value!r}") from None
+
+
+def _parse_str(_: Any, value: Any) -> str:
+    if not isinstance(value, str):
+        raise ValueError(f"expected a string, got {value!r}")
+    return value
+
+
+def _parse_secret(_: Any, value: Any) -> Secret:
+    if not isinstance(value, str) or not value:
+        raise ValueError("expected a non-empty string")
+    return Secret(value)
+
+
+def _parse_literal(hint: Any, value: Any) -> str:
+    choices = typing.get_args(hint)
+    if value not in choices:
+        raise ValueError(f"expected one of {', '.join(choices)}, got {value!r}")
+    return str(value)
+
+
+def _parse_tuple(_: Any, value: Any) -> tuple[str, ...]:
+    items = value.split(",") if isinstance(value, str) else value
+    if not isinstance(items, list | tuple) or not all(isinstance(i, str) for i in items):
+        raise ValueError(f"expected a list of strings, got {value!r}")
+    return tuple(i.strip() for i in items if i.strip())
+
+
+_PARSERS: dict[Any, Callable[[Any, Any], Any]] = {
+    bool: _parse_bool,
+    int: _parse_int,
+    float: _parse_float,
+    str: _parse_str,
+    Secret: _parse_secret,
+    Literal: _parse_literal,
+    tuple: _parse_tuple,
+}
+
+__all__ = ["ConfigError", "Secret", "Settings", "env_var", "load_settings"]

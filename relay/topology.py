@@ -1,0 +1,69 @@
+"""The relay's exchanges and its unrouted queue: declared at start-up, or checked.
+
+Both channel exchanges are durable topic exchanges whose alternate exchange is the
+unrouted fanout exchange, bound to a durable queue of the same name: a message that no
+downstream queue is bound for yet is kept there, never confirmed into the void.
+"""
+
+from __future__ import annotations
+
+from aio_pika import ExchangeType
+from aio_pika.abc import AbstractChannel, AbstractExchange
+
+from relay.config import TopologySettings
+from relay.routing import Channel
+
+
+class TopologyMissing(RuntimeError):
+    """A passive check found an exchange or queue absent (or declared differently)."""
+
+
+def exchange_for(names: TopologySettings, channel: Channel) -> str:
+    """The exchange name a channel's messages are published to."""
+    return names.delivery_reports if channel is Channel.DELIVERY_REPORTS else names.inbound
+
+
+def channel_exchange_arguments(names: TopologySettings) -> dict[str, str]:
+    """Arguments every channel exchange is declared with (consumers must match them)."""
+    return {"alternate-exchange": names.unrouted}
+
+
+async def declare(channel: AbstractChannel, names: TopologySettings) -> None:
+    """Create (idempotently) the unrouted exchange and queue, then both channel exchanges."""
+    unrouted = await channel.declare_exchange(names.unrouted, ExchangeType.FANOUT, durable=True)
+    queue = await channel.declare_queue(
+        names.unrouted, durable=True, arguments={"x-queue-type": names.unrouted_queue_type}
+    )
+    await queue.bind(unrouted, routing_key="")
+    for channel_ in Channel:
+        await declare_channel_exchange(channel, names, channel_)
+
+
+async def declare_channel_exchange(
+    channel: AbstractChannel, names: TopologySettings, which: Channel
+) -> AbstractExchange:
+    """Declare one channel exchange exactly as the relay does; safe to call from consumers."""
+    return await channel.declare_exchange(
+        exchange_for(names, which),
+        ExchangeType.TOPIC,
+        durable=True,
+        arguments=channel_exchange_arguments(names),
+    )
+
+
+async def check(channel: AbstractChannel, names: TopologySettings) -> None:
+    """Passively verify everything `declare` would create; raise `TopologyMissing` if not."""
+    for name in (names.unrouted, names.delivery_reports, names.inbound):
+        await _passive(channel, name, is_queue=False)
+    await _passive(channel, names.unrouted, is_queue=True)
+
+
+async def _passive(channel: AbstractChannel, name: str, *, is_queue: bool) -> None:
+    try:
+        if is_queue:
+            await channel.declare_queue(name, passive=True)
+        else:
+            await channel.get_exchange(name, ensure=True)
+    except Exception as exc:  # aiormq closes the channel with 404 NOT_FOUND
+        kind = "queue" if is_queue else "exchange"
+        raise TopologyMissing(f"{kind} {name!r} does not exist") from exc

@@ -1,0 +1,60 @@
+"""Fixtures for external services: an environment variable first, then testcontainers.
+
+With neither a URL nor a Docker engine, a test that needs the service fails with a
+message that says how to provide one. Broker tests never skip.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+
+
+def _from_env_or_container(var: str, start: str) -> Iterator[str]:
+    url = os.environ.get(var)
+    if url:
+        yield url
+        return
+    try:
+        import docker  # type: ignore[import-untyped]
+
+        docker.from_env().ping()
+    except Exception as exc:
+        pytest.fail(
+            f"{var} is not set and no Docker engine is reachable ({exc.__class__.__name__}). "
+            f"Set {var} to a running service (see README.md, 'Tests') or start Docker.",
+            pytrace=False,
+        )
+    yield from _CONTAINERS[start]()
+
+
+def _rabbitmq_container() -> Iterator[str]:
+    from testcontainers.community.rabbitmq import RabbitMqContainer
+
+    with RabbitMqContainer("rabbitmq:3.13-management") as rmq:
+        host, port = rmq.get_container_host_ip(), rmq.get_exposed_port(5672)
+        yield f"amqp://guest:guest@{host}:{port}/"
+
+
+def _postgres_container() -> Iterator[str]:
+    from testcontainers.community.postgres import PostgresContainer
+
+    with PostgresContainer("postgres:16-alpine", driver=None) as pg:
+        yield pg.get_connection_url()
+
+
+_CONTAINERS = {"rabbitmq": _rabbitmq_container, "postgres": _postgres_container}
+
+
+@pytest.fixture(scope="session")
+def amqp_url() -> Iterator[str]:
+    """A RabbitMQ the tests may declare things on: RELAY_TEST_AMQP_URL or a container."""
+    yield from _from_env_or_container("RELAY_TEST_AMQP_URL", "rabbitmq")
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A PostgreSQL database: RELAY_TEST_POSTGRES_URL or a container."""
+    yield from _from_env_or_container("RELAY_TEST_POSTGRES_URL", "postgres")
