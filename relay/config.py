@@ -183,7 +183,7 @@ def _parse_bool(_: Any, value: Any) -> bool:
 
 
 def _parse_int(_: Any, value: Any) -> int:
-    if isinstance(value, bool) or isinstance(value, float):
+    if isinstance(value, bool | float):
         raise ValueError(f"expected an integer, got {value!r}")
     try:
         return int(value)

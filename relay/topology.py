@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from aio_pika import ExchangeType
 from aio_pika.abc import AbstractChannel, AbstractExchange
+from pamqp.common import FieldTable
 
 from relay.config import TopologySettings
 from relay.routing import Channel
@@ -23,7 +24,7 @@ def exchange_for(names: TopologySettings, channel: Channel) -> str:
     return names.delivery_reports if channel is Channel.DELIVERY_REPORTS else names.inbound
 
 
-def channel_exchange_arguments(names: TopologySettings) -> dict[str, str]:
+def channel_exchange_arguments(names: TopologySettings) -> FieldTable:
     """Arguments every channel exchange is declared with (consumers must match them)."""
     return {"alternate-exchange": names.unrouted}
 

@@ -1,0 +1,1 @@
+"""Sample consumer workers for the Sinch SMS relay: delivery reports and inbound messages."""

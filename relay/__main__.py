@@ -1,0 +1,70 @@
+"""`relay` command line: read the environment once, then hand typed settings down."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+from pathlib import Path
+
+from relay import logging as relay_logging
+from relay.config import ConfigError, Settings, load_settings
+
+DEFAULT_CONFIG = Path("config/relay.toml")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        settings = _settings(args.config)
+    except ConfigError as exc:
+        print(f"relay: configuration error: {exc}", file=sys.stderr)
+        return 2
+    relay_logging.configure(settings.logging)
+    return int(args.run(args, settings) or 0)
+
+
+def _settings(config: Path | None) -> Settings:
+    env_path = os.environ.get("RELAY_CONFIG")
+    path = config or (Path(env_path) if env_path else None)
+    if path is None and DEFAULT_CONFIG.exists():
+        path = DEFAULT_CONFIG
+    return load_settings(path, os.environ)
+
+
+def _serve(args: argparse.Namespace, settings: Settings) -> int:
+    from relay.server import serve
+
+    host = args.host or settings.http.host
+    port = settings.http.port if args.port is None else args.port
+    _run(serve(settings, host, port))
+    return 0
+
+
+def _run(coro: object) -> None:
+    try:
+        import uvloop
+
+        uvloop.run(coro)  # type: ignore[arg-type]
+    except ImportError:
+        asyncio.run(coro)  # type: ignore[arg-type]
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="relay", description=__doc__)
+    sub = parser.add_subparsers(required=True, metavar="COMMAND")
+    serve = sub.add_parser("serve", help="serve Sinch callbacks and publish them to RabbitMQ")
+    serve.add_argument("--host", help="listen address (default: http.host)")
+    serve.add_argument("--port", type=int, help="listen port (default: http.port)")
+    serve.add_argument(
+        "--config",
+        type=Path,
+        help=f"TOML settings (default: {DEFAULT_CONFIG} if present, or $RELAY_CONFIG)",
+    )
+    serve.set_defaults(run=_serve)
+    return parser
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,96 @@
+"""Turn an accepted callback into the AMQP message the relay publishes.
+
+The body is forwarded byte for byte (downstream can re-verify Sinch's signature); what
+the edge learned travels in properties and headers. Request headers are copied only by
+allowlist, so `Authorization` and signature headers never reach the broker.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import uuid
+from collections.abc import Mapping
+
+from pamqp.commands import Basic
+from pamqp.common import FieldTable
+
+from relay.config import TopologySettings
+from relay.routing import Channel
+from relay.topology import exchange_for
+from relay.validation import MAX_TYPE_BYTES, Event
+
+PERSISTENT = 2
+CONTENT_TYPE = "application/json"
+APP_ID = "sinch-relay"
+# Never forwarded, whatever the allowlist says.
+_NEVER_FORWARD = frozenset({"authorization", "cookie", "proxy-authorization"})
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Outgoing:
+    """One confirmed-publish request: where to, the untouched body, its properties."""
+
+    exchange: str
+    routing_key: str
+    body: bytes
+    properties: Basic.Properties
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Received:
+    """Facts about the HTTP request that travel with the message."""
+
+    request_id: str
+    path: str
+    path_channel: Channel | None  # None for the catch-all /sms
+    headers: Mapping[str, str]
+
+
+def build(
+    event: Event, body: bytes, received: Received, names: TopologySettings, forward: tuple[str, ...]
+) -> Outgoing:
+    """The message for `event`: its exchange, routing key, properties and headers."""
+    routable = event.problem is None and event.channel is not None
+    exchange = exchange_for(names, event.channel) if routable else names.unrouted  # type: ignore[arg-type]
+    short_type = event.type if len(event.type.encode()) <= MAX_TYPE_BYTES else None
+    props = Basic.Properties(
+        content_type=CONTENT_TYPE,
+        delivery_mode=PERSISTENT,
+        message_type=short_type,
+        message_id=uuid.uuid4().hex,
+        correlation_id=received.request_id[:255],
+        timestamp=datetime.datetime.now(datetime.UTC),
+        app_id=APP_ID,
+        headers=_headers(event, received, forward),
+    )
+    return Outgoing(exchange, short_type or "", body, props)
+
+
+def is_misrouted(event: Event, received: Received) -> bool:
+    """A known type that arrived on the other channel's URL (still published)."""
+    return None not in (event.channel, received.path_channel) and (
+        event.channel is not received.path_channel
+    )
+
+
+def _headers(event: Event, received: Received, forward: tuple[str, ...]) -> FieldTable:
+    headers: FieldTable = {
+        "x-dedup-key": event.dedup_key,
+        "x-request-id": received.request_id,
+        "x-relay-path": received.path,
+    }
+    if event.problem is not None:
+        headers["x-unrouted-reason"] = event.problem
+        headers["x-sinch-type"] = event.type[:1024]
+    if is_misrouted(event, received):
+        headers["x-misrouted"] = True
+    for name in forward:
+        value = received.headers.get(name)
+        if value is not None and name.lower() not in _NEVER_FORWARD and not _is_signature(name):
+            headers[f"http-{name.lower()}"] = value
+    return headers
+
+
+def _is_signature(name: str) -> bool:
+    return name.lower().startswith("x-sinch-webhook-signature")

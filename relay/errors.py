@@ -1,0 +1,57 @@
+"""Every failure the HTTP edge can answer with, each carrying its status code.
+
+Sinch retries 5xx and 429 and drops any other 4xx for good, so only input that can
+never become valid is answered 4xx; every transient condition is 503 or 429.
+"""
+
+from __future__ import annotations
+
+
+class RelayError(Exception):
+    """Base class: `status` is the HTTP answer, `code` a stable machine-readable name."""
+
+    status: int = 500
+    code: str = "internal_error"
+    retry_after: bool = False
+
+    def __init__(self, detail: str = "") -> None:
+        super().__init__(detail or self.code)
+        self.detail = detail or self.code
+
+
+class BadRequest(RelayError):
+    """The body is not a JSON object with a string `type`: it can never be relayed."""
+
+    status, code = 400, "bad_request"
+
+
+class Unavailable(RelayError):
+    """The broker cannot take the message now (down, closed channel, nack, no confirm)."""
+
+    status, code, retry_after = 503, "broker_unavailable", True
+
+
+class ConfirmTimeout(Unavailable):
+    code = "confirm_timeout"
+
+
+class Nacked(Unavailable):
+    code = "publish_nacked"
+
+
+class ShuttingDown(Unavailable):
+    code = "shutting_down"
+
+
+class Throttled(RelayError):
+    """Back-pressure: Sinch retries 429 and lowers its rate."""
+
+    status, code, retry_after = 429, "throttled", True
+
+
+class BrokerBlocked(Throttled):
+    code = "broker_blocked"
+
+
+class Overloaded(Throttled):
+    code = "too_many_in_flight"

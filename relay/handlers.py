@@ -1,0 +1,68 @@
+"""The callback endpoints: read once, classify, build the envelope, publish, answer.
+
+request -> validation -> envelope -> publisher -> response; errors are raised as
+`RelayError`s and turned into responses by the error middleware alone.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+
+from relay import envelope
+from relay.errors import ShuttingDown
+from relay.keys import LIFECYCLE, LOG_FIELDS, METRICS, PUBLISHER, REQUEST_ID, SETTINGS
+from relay.routing import Channel
+from relay.validation import Event, classify
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+ACCEPTED = b'{"status":"accepted"}'
+
+
+def callback_handler(path_channel: Channel | None) -> Handler:
+    """A handler for one URL; `path_channel` is what that URL promises (None: any)."""
+
+    async def handle(request: web.Request) -> web.Response:
+        if request.app[LIFECYCLE].draining:
+            raise ShuttingDown("relay is shutting down")
+        body = await request.read()
+        event = classify(body)
+        received = envelope.Received(
+            request[REQUEST_ID], request.path, path_channel, request.headers
+        )
+        message = _envelope(request, event, body, received)
+        _note(request, event, message, envelope.is_misrouted(event, received))
+        started = time.perf_counter()
+        await request.app[PUBLISHER].publish(message)
+        request.app[METRICS].publish_seconds.observe(time.perf_counter() - started)
+        return web.Response(body=ACCEPTED, content_type="application/json")
+
+    return handle
+
+
+def _envelope(
+    request: web.Request, event: Event, body: bytes, received: envelope.Received
+) -> envelope.Outgoing:
+    settings = request.app[SETTINGS]
+    return envelope.build(event, body, received, settings.topology, settings.http.forward_headers)
+
+
+def _note(request: web.Request, event: Event, message: envelope.Outgoing, misrouted: bool) -> None:
+    """Add what this request did to its canonical log line and counters."""
+    fields = request[LOG_FIELDS]
+    fields.update(
+        type=event.type[:64],
+        exchange=message.exchange,
+        routing_key=message.routing_key[:64],
+        dedup_key=event.dedup_key[:16],
+    )
+    metrics = request.app[METRICS]
+    if misrouted:
+        fields["misrouted"] = True
+        metrics.misrouted.labels(event.type).inc()
+    if event.problem is not None:
+        fields["unrouted_reason"] = event.problem
+        metrics.unrouted.labels(event.problem.split(":", 1)[0]).inc()

@@ -1,0 +1,31 @@
+"""Typed keys for everything that hangs off the aiohttp app and request."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from aiohttp import web
+
+from relay.config import Settings
+from relay.metrics import Metrics
+from relay.publisher import Publisher
+
+
+@dataclasses.dataclass(slots=True)
+class Lifecycle:
+    """Mutable process state: set to draining on SIGTERM, read by every request."""
+
+    draining: bool = False
+
+
+SETTINGS = web.AppKey("settings", Settings)
+PUBLISHER = web.AppKey("publisher", Publisher)
+METRICS = web.AppKey("metrics", Metrics)
+LIFECYCLE = web.AppKey("lifecycle", Lifecycle)
+
+# Per-request: fields the handler adds to the one canonical log line.
+LOG_FIELDS = "relay.log_fields"
+REQUEST_ID = "relay.request_id"
+
+LogFields = dict[str, Any]

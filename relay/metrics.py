@@ -1,0 +1,59 @@
+"""Prometheus metrics of one relay process, in a registry owned by the app (no globals)."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+_LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Metrics:
+    registry: CollectorRegistry
+    requests: Counter
+    misrouted: Counter
+    unrouted: Counter
+    publish_seconds: Histogram
+    in_flight: Gauge
+    broker_up: Gauge
+
+
+def create_metrics() -> Metrics:
+    registry = CollectorRegistry()
+    return Metrics(
+        registry=registry,
+        requests=Counter(
+            "relay_requests",
+            "Callback requests answered, by route, type and status",
+            ["route", "type", "status"],
+            registry=registry,
+        ),
+        misrouted=Counter(
+            "relay_misrouted",
+            "Known types that arrived on the other channel's URL",
+            ["type"],
+            registry=registry,
+        ),
+        unrouted=Counter(
+            "relay_unrouted",
+            "Callbacks published to the unrouted exchange, by reason class",
+            ["reason"],
+            registry=registry,
+        ),
+        publish_seconds=Histogram(
+            "relay_publish_seconds",
+            "Publish-to-confirm latency",
+            buckets=_LATENCY_BUCKETS,
+            registry=registry,
+        ),
+        in_flight=Gauge(
+            "relay_publishes_in_flight", "Publishes awaiting a confirm", registry=registry
+        ),
+        broker_up=Gauge(
+            "relay_broker_ready",
+            "1 when connected, confirm channel open, not blocked",
+            registry=registry,
+        ),
+    )

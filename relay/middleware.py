@@ -1,0 +1,90 @@
+"""The one place where failures become HTTP answers, and the one canonical log line."""
+
+from __future__ import annotations
+
+import re
+import time
+import uuid
+
+import orjson
+import structlog
+from aiohttp import web
+
+from relay.errors import RelayError
+from relay.handlers import Handler
+from relay.keys import LOG_FIELDS, METRICS, REQUEST_ID, SETTINGS
+from relay.routing import ROUTES
+
+log = structlog.get_logger("relay.http")
+
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+_QUIET_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
+
+
+@web.middleware
+async def canonical_log(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Bind a request id, run the request, log exactly one line about it."""
+    started = time.perf_counter()
+    request[REQUEST_ID] = _request_id(request)
+    request[LOG_FIELDS] = {}
+    status = 500
+    try:
+        response = await handler(request)
+        status = response.status
+        response.headers["X-Request-Id"] = request[REQUEST_ID]
+        return response
+    except web.HTTPException as exc:
+        status = exc.status
+        raise
+    finally:
+        _log_line(request, status, started)
+
+
+@web.middleware
+async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Map `RelayError`s to their status; anything unexpected to 500 (Sinch retries it)."""
+    try:
+        return await handler(request)
+    except RelayError as exc:
+        request[LOG_FIELDS]["error"] = exc.code
+        return _error_response(request, exc.status, exc.code, exc.retry_after)
+    except web.HTTPException:
+        raise
+    except Exception:
+        log.exception("http.unhandled_error", request_id=request[REQUEST_ID])
+        request[LOG_FIELDS]["error"] = "internal_error"
+        return _error_response(request, 500, "internal_error", retry_after=True)
+
+
+def _error_response(
+    request: web.Request, status: int, code: str, retry_after: bool
+) -> web.Response:
+    headers = {"X-Request-Id": request[REQUEST_ID]}
+    if retry_after:
+        headers["Retry-After"] = str(request.app[SETTINGS].http.retry_after_seconds)
+    body = orjson.dumps({"error": code, "request_id": request[REQUEST_ID]})
+    return web.Response(status=status, body=body, headers=headers, content_type="application/json")
+
+
+def _request_id(request: web.Request) -> str:
+    given = request.headers.get("X-Request-Id", "")
+    return given if _REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
+
+
+def _log_line(request: web.Request, status: int, started: float) -> None:
+    fields = request[LOG_FIELDS]
+    latency_ms = round((time.perf_counter() - started) * 1000, 3)
+    route = request.match_info.route.resource
+    route_name = route.canonical if route is not None else "unmatched"
+    type_label = fields.get("type", "") if fields.get("type") in ROUTES else "other"
+    request.app[METRICS].requests.labels(route_name, type_label, str(status)).inc()
+    emit = log.debug if request.path in _QUIET_PATHS and status < 500 else log.info
+    emit(
+        "http.request",
+        request_id=request[REQUEST_ID],
+        method=request.method,
+        path=route_name,
+        status=status,
+        latency_ms=latency_ms,
+        **fields,
+    )

@@ -1,0 +1,191 @@
+"""Confirmed, persistent publishes over one long-lived robust AMQP connection.
+
+Requests share a confirm-mode channel and publish concurrently, so confirms pipeline
+instead of serialising. Every way a publish can fail maps to a `RelayError`: the HTTP
+edge answers 2xx only when `publish` returned, i.e. the broker acked the message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import Protocol
+
+import aio_pika
+import aiormq
+import structlog
+from aio_pika.abc import AbstractRobustChannel, AbstractRobustConnection
+from pamqp.commands import Basic
+
+from relay import topology
+from relay.config import AmqpSettings, TopologySettings
+from relay.envelope import Outgoing
+from relay.errors import (
+    BrokerBlocked,
+    ConfirmTimeout,
+    Nacked,
+    Overloaded,
+    ShuttingDown,
+    Unavailable,
+)
+
+log = structlog.get_logger("relay.publisher")
+
+_MAX_BACKOFF = 30.0
+
+
+class Publisher(Protocol):
+    """The seam between the HTTP edge and the broker."""
+
+    def readiness(self) -> dict[str, bool]: ...
+
+    async def publish(self, message: Outgoing) -> None: ...
+
+
+class AmqpPublisher:
+    """The production `Publisher`: aio-pika for the connection, aiormq for the hot path."""
+
+    def __init__(self, amqp: AmqpSettings, names: TopologySettings) -> None:
+        self._amqp = amqp
+        self._names = names
+        self._connection: AbstractRobustConnection | None = None
+        self._channel: AbstractRobustChannel | None = None
+        self._connector: asyncio.Task[None] | None = None
+        self._in_flight = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self._closing = False
+
+    @property
+    def in_flight(self) -> int:
+        return self._in_flight
+
+    def readiness(self) -> dict[str, bool]:
+        """Each condition /readyz reports; ready only when all hold."""
+        channel = self._channel
+        return {
+            "connected": self._connection is not None
+            and not self._connection.is_closed
+            and self._connection.connected.is_set(),
+            "channel_open": channel is not None and not channel.is_closed,
+            "not_blocked": not _is_blocked(self._connection),
+            "accepting": not self._closing,
+        }
+
+    async def start(self) -> None:
+        """Connect in the background: the relay serves (503) until the broker answers."""
+        self._connector = asyncio.create_task(self._connect_until_done(), name="amqp-connect")
+
+    async def close(self, drain_seconds: float) -> None:
+        """Stop accepting, let in-flight publishes get their confirms, then disconnect."""
+        self._closing = True
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._idle.wait(), drain_seconds)
+        if self._in_flight:
+            log.warning("publisher.close_with_in_flight", in_flight=self._in_flight)
+        if self._connector is not None:
+            self._connector.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._connector
+        if self._connection is not None:
+            await self._connection.close()
+        log.info("publisher.closed")
+
+    async def publish(self, message: Outgoing) -> None:
+        """Publish and wait for the broker's confirm; raise a `RelayError` otherwise."""
+        channel = await self._open_channel()
+        if self._in_flight >= self._amqp.max_in_flight:
+            raise Overloaded(f"{self._in_flight} publishes in flight")
+        self._in_flight += 1
+        self._idle.clear()
+        try:
+            confirm = await self._publish(channel, message)
+        finally:
+            self._in_flight -= 1
+            if not self._in_flight:
+                self._idle.set()
+        if not isinstance(confirm, Basic.Ack):
+            raise Nacked(f"broker answered {type(confirm).__name__}")
+
+    async def _open_channel(self) -> aiormq.abc.AbstractChannel:
+        if self._closing:
+            raise ShuttingDown("relay is shutting down")
+        if self._channel is None or self._channel.is_closed:
+            raise Unavailable("no open channel to the broker")
+        if _is_blocked(self._connection):
+            raise BrokerBlocked("broker blocked publishers (resource alarm)")
+        try:
+            return await self._channel.get_underlay_channel()
+        except aiormq.exceptions.AMQPError as exc:
+            raise Unavailable(f"channel unusable: {exc!r}") from exc
+
+    async def _publish(
+        self, channel: aiormq.abc.AbstractChannel, message: Outgoing
+    ) -> aiormq.abc.ConfirmationFrameType | None:
+        try:
+            return await channel.basic_publish(
+                message.body,
+                exchange=message.exchange,
+                routing_key=message.routing_key,
+                properties=message.properties,
+                mandatory=True,  # even the alternate exchange failed to route: not held
+                timeout=self._amqp.confirm_timeout,
+            )
+        except TimeoutError as exc:
+            raise ConfirmTimeout(f"no confirm within {self._amqp.confirm_timeout}s") from exc
+        except aiormq.exceptions.PublishError as exc:
+            raise Unavailable("message returned unroutable: no queue holds it") from exc
+        except (aiormq.exceptions.AMQPError, ConnectionError, RuntimeError) as exc:
+            raise Unavailable(f"publish failed: {exc.__class__.__name__}") from exc
+
+    async def _connect_until_done(self) -> None:
+        delay = self._amqp.reconnect_interval
+        while self._connection is None:
+            try:
+                await self._connect()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("amqp.connect_failed", error=_describe(exc), retry_in=delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, _MAX_BACKOFF)
+
+    async def _connect(self) -> None:
+        connection = await aio_pika.connect_robust(
+            self._amqp.url.reveal(),
+            client_properties={"connection_name": self._amqp.connection_name},
+            timeout=self._amqp.connect_timeout,
+            reconnect_interval=self._amqp.reconnect_interval,
+            heartbeat=self._amqp.heartbeat,
+        )
+        try:
+            channel = await connection.channel(publisher_confirms=True, on_return_raises=True)
+            await self._prepare_topology(channel)
+        except BaseException:
+            await connection.close()
+            raise
+        self._connection, self._channel = connection, channel
+        log.info("amqp.connected", connection_name=self._amqp.connection_name)
+
+    async def _prepare_topology(self, channel: aio_pika.abc.AbstractChannel) -> None:
+        if self._names.declare:
+            await topology.declare(channel, self._names)
+        else:
+            await topology.check(channel, self._names)
+
+
+def _is_blocked(connection: AbstractRobustConnection | None) -> bool:
+    """Whether the broker sent connection.blocked (a memory or disk alarm).
+
+    aiormq tracks this in a private event and has no public accessor; read it
+    defensively so that a change in aiormq degrades to "not blocked", not to a crash.
+    """
+    transport = getattr(connection, "transport", None)
+    raw = getattr(transport, "connection", None)
+    event = getattr(raw, "_Connection__connection_unblocked", None)
+    return isinstance(event, asyncio.Event) and raw.is_opened and not event.is_set()  # type: ignore[union-attr]
+
+
+def _describe(exc: BaseException) -> str:
+    # Never str(exc) of a connection error blindly: some embed the URL with credentials.
+    return exc.__class__.__name__

@@ -1,0 +1,144 @@
+"""Light validation of a Sinch callback body: pure functions, no I/O.
+
+The body is parsed once. It must be a JSON object with a string `type`, or it is a
+`BadRequest`. Known types are checked only for required fields and their JSON kind
+(shared/SINCH.md, section 1): never enum values, number formats or extra fields. A
+known type that fails, or an unknown type, is still relayed, to the unrouted exchange,
+with the reason: Sinch adds types, and answering 4xx would lose the callback for good.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from collections.abc import Mapping
+from typing import Any, Final
+
+import orjson
+
+from relay.errors import BadRequest
+from relay.routing import ROUTES, Channel
+
+# AMQP shortstr fields (routing key, `type` property) hold at most 255 bytes.
+MAX_TYPE_BYTES: Final = 255
+
+_STR = (str,)
+_NUM = (int, float)
+_CODE = (int, float, str)  # `code` was seen as a string in old Sinch examples
+_DICT = (dict,)
+_LIST = (list,)
+
+Fields = Mapping[str, tuple[type, ...]]
+_MO: Fields = {"id": _STR, "from": _STR, "to": _STR, "body": _STR, "received_at": _STR}
+_BATCH: Fields = {"batch_id": _STR, "statuses": _LIST, "total_message_count": _NUM}
+_RECIPIENT: Fields = {
+    "batch_id": _STR,
+    "recipient": _STR,
+    "code": _CODE,
+    "status": _STR,
+    "at": _STR,
+}
+_STATUS_ITEM: Fields = {"code": _CODE, "status": _STR, "count": _NUM}
+
+REQUIRED: Final[Mapping[str, Fields]] = {
+    "delivery_report_sms": _BATCH,
+    "delivery_report_mms": _BATCH,
+    "recipient_delivery_report_sms": _RECIPIENT,
+    "recipient_delivery_report_mms": _RECIPIENT,
+    "mo_text": _MO,
+    "mo_binary": {**_MO, "udh": _STR},
+    "mo_media": {**_MO, "body": _DICT},
+}
+assert REQUIRED.keys() == ROUTES.keys(), "validation and routing tables disagree"
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Event:
+    """What the edge learned from a body: enough to route it, never the body itself."""
+
+    type: str
+    channel: Channel | None  # None: unknown type
+    problem: str | None  # why it goes to the unrouted exchange; None when routable
+    dedup_key: str
+
+
+def classify(body: bytes) -> Event:
+    """Parse `body` once and decide where it goes; `BadRequest` if it cannot be relayed."""
+    doc = parse_object(body)
+    type_ = doc.get("type")
+    if not isinstance(type_, str):
+        raise BadRequest("body has no string field 'type'")
+    channel = ROUTES.get(type_)
+    problem = _problem(type_, doc)
+    return Event(type_, channel, problem, dedup_key(type_, doc, body, problem))
+
+
+def parse_object(body: bytes) -> dict[str, Any]:
+    """The body as a JSON object. orjson first; stdlib `json` where orjson is stricter."""
+    try:
+        doc = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        doc = _lenient_loads(body)
+    if not isinstance(doc, dict):
+        raise BadRequest("body is not a JSON object")
+    return doc
+
+
+def _lenient_loads(body: bytes) -> Any:
+    # orjson rejects a UTF-8 BOM, numbers beyond a double and nesting past 1024 levels,
+    # all of which stdlib json accepts: rejecting such a callback would lose it.
+    try:
+        return json.loads(body.decode("utf-8-sig"))
+    except (ValueError, RecursionError):
+        raise BadRequest("body is not valid UTF-8 JSON") from None
+
+
+def _problem(type_: str, doc: Mapping[str, Any]) -> str | None:
+    if len(type_.encode()) > MAX_TYPE_BYTES:
+        return "type_too_long"
+    fields = REQUIRED.get(type_)
+    if fields is None:
+        return "unknown_type"
+    problem = missing_or_mistyped(doc, fields)
+    if problem is None and type_.startswith("delivery_report"):
+        problem = _statuses_problem(doc["statuses"])
+    return problem
+
+
+def missing_or_mistyped(doc: Mapping[str, Any], fields: Fields) -> str | None:
+    """The first required field that is absent or of the wrong JSON kind, as a reason."""
+    for name, kinds in fields.items():
+        if name not in doc:
+            return f"missing_field:{name}"
+        value = doc[name]
+        if isinstance(value, bool) or not isinstance(value, kinds):
+            return f"wrong_kind:{name}"
+    return None
+
+
+def _statuses_problem(statuses: list[Any]) -> str | None:
+    for item in statuses:
+        if not isinstance(item, dict):
+            return "wrong_kind:statuses[]"
+        problem = missing_or_mistyped(item, _STATUS_ITEM)
+        if problem is not None:
+            return problem.replace(":", ":statuses[].", 1)
+    return None
+
+
+def dedup_key(type_: str, doc: Mapping[str, Any], body: bytes, problem: str | None) -> str:
+    """A hex key equal for every retry of the same callback (SINCH.md, section 2).
+
+    Hashed rather than joined, so that keys carry no phone numbers into headers or logs.
+    """
+    if problem is None and type_.startswith("mo_"):
+        return _digest(b"mo", orjson.dumps(doc["id"]))
+    if problem is None and type_.startswith("recipient_"):
+        stable = [type_, doc["batch_id"], doc["recipient"], doc["code"], doc["at"]]
+        return _digest(b"dr", orjson.dumps(stable))
+    return _digest(b"body", body)
+
+
+def _digest(kind: bytes, data: bytes) -> str:
+    return hashlib.sha256(kind + b"\0" + data).hexdigest()
