@@ -22,6 +22,7 @@ class Envelope:
 
     type: str
     payload: Mapping[str, Any]
+    body: bytes
     dedup_key: str
     attempt: int
     request_id: str | None
@@ -58,6 +59,7 @@ def open_envelope(body: bytes, amqp_type: str | None, headers: Mapping[str, Any]
     return Envelope(
         type=event_type,
         payload=payload,
+        body=body,
         dedup_key=dedup_key(headers, event_type, body),
         attempt=attempt_of(headers),
         request_id=request_id if isinstance(request_id, str) else None,

@@ -63,12 +63,19 @@ class HttpSettings:
 @dataclasses.dataclass(frozen=True, slots=True)
 class AmqpSettings:
     url: Secret = Secret(DEFAULT_AMQP_URL)
+    # Several brokers (cluster nodes), tried in turn on (re)connect; overrides `url`.
+    # RELAY_AMQP_URLS="amqp://u:p@node1:5672/,amqp://u:p@node2:5672/"
+    urls: tuple[Secret, ...] = ()
     connection_name: str = "sinch-relay"
     confirm_timeout: float = dataclasses.field(default=3.0, metadata=_min(0.001))
     max_in_flight: int = dataclasses.field(default=4096, metadata=_min(1))
     reconnect_interval: float = dataclasses.field(default=1.0, metadata=_min(0.01))
     connect_timeout: float = dataclasses.field(default=5.0, metadata=_min(0.01))
     heartbeat: int = dataclasses.field(default=30, metadata=_min(0))
+
+    def addresses(self) -> tuple[Secret, ...]:
+        """Every broker address to try, in order."""
+        return self.urls or (self.url,)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -219,11 +226,14 @@ def _parse_literal(hint: Any, value: Any) -> str:
     return str(value)
 
 
-def _parse_tuple(_: Any, value: Any) -> tuple[str, ...]:
+def _parse_tuple(hint: Any, value: Any) -> tuple[Any, ...]:
     items = value.split(",") if isinstance(value, str) else value
     if not isinstance(items, list | tuple) or not all(isinstance(i, str) for i in items):
-        raise ValueError(f"expected a list of strings, got {value!r}")
-    return tuple(i.strip() for i in items if i.strip())
+        raise ValueError("expected a list of strings")
+    strings = tuple(i.strip() for i in items if i.strip())
+    if typing.get_args(hint)[0] is Secret:
+        return tuple(Secret(i) for i in strings)
+    return strings
 
 
 _PARSERS: dict[Any, Callable[[Any, Any], Any]] = {

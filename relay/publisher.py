@@ -1,4 +1,4 @@
-"""Confirmed, persistent publishes over one long-lived robust AMQP connection.
+"""Confirmed, persistent publishes over one long-lived, self-healing AMQP connection.
 
 Requests share a confirm-mode channel and publish concurrently, so confirms pipeline
 instead of serialising. Every way a publish can fail maps to a `RelayError`: the HTTP
@@ -14,7 +14,7 @@ from typing import Protocol
 import aio_pika
 import aiormq
 import structlog
-from aio_pika.abc import AbstractRobustChannel, AbstractRobustConnection
+from aio_pika.abc import AbstractChannel, AbstractConnection
 from pamqp.commands import Basic
 
 from relay import topology
@@ -43,13 +43,21 @@ class Publisher(Protocol):
 
 
 class AmqpPublisher:
-    """The production `Publisher`: aio-pika for the connection, aiormq for the hot path."""
+    """The production `Publisher`: aio-pika for the connection, aiormq for the hot path.
+
+    A supervisor task owns the connection: it connects (cycling through every broker
+    address, with backoff), declares or checks the topology, waits until the connection
+    or the channel closes, and starts over. aio-pika's robust connection is not used
+    because it reconnects only to the address it started with, which defeats failover
+    to another cluster node.
+    """
 
     def __init__(self, amqp: AmqpSettings, names: TopologySettings) -> None:
         self._amqp = amqp
         self._names = names
-        self._connection: AbstractRobustConnection | None = None
-        self._channel: AbstractRobustChannel | None = None
+        self._connection: AbstractConnection | None = None
+        self._channel: AbstractChannel | None = None
+        self._attempt = 0
         self._connector: asyncio.Task[None] | None = None
         self._in_flight = 0
         self._idle = asyncio.Event()
@@ -64,9 +72,7 @@ class AmqpPublisher:
         """Each condition /readyz reports; ready only when all hold."""
         channel = self._channel
         return {
-            "connected": self._connection is not None
-            and not self._connection.is_closed
-            and self._connection.connected.is_set(),
+            "connected": self._connection is not None and not self._connection.is_closed,
             "channel_open": channel is not None and not channel.is_closed,
             "not_blocked": not _is_blocked(self._connection),
             "accepting": not self._closing,
@@ -74,7 +80,7 @@ class AmqpPublisher:
 
     async def start(self) -> None:
         """Connect in the background: the relay serves (503) until the broker answers."""
-        self._connector = asyncio.create_task(self._connect_until_done(), name="amqp-connect")
+        self._connector = asyncio.create_task(self._supervise(), name="amqp-supervisor")
 
     async def close(self, drain_seconds: float) -> None:
         """Stop accepting, let in-flight publishes get their confirms, then disconnect."""
@@ -138,24 +144,34 @@ class AmqpPublisher:
         except (aiormq.exceptions.AMQPError, ConnectionError, RuntimeError) as exc:
             raise Unavailable(f"publish failed: {exc.__class__.__name__}") from exc
 
-    async def _connect_until_done(self) -> None:
+    async def _supervise(self) -> None:
+        """Connect, wait for the connection or channel to drop, reconnect; forever."""
         delay = self._amqp.reconnect_interval
-        while self._connection is None:
+        while not self._closing:
             try:
-                await self._connect()
+                lost = await self._connect(self._next_address())
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
                 log.warning("amqp.connect_failed", error=_describe(exc), retry_in=delay)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, _MAX_BACKOFF)
+                continue
+            delay = self._amqp.reconnect_interval
+            await lost.wait()
+            await self._drop_connection()
 
-    async def _connect(self) -> None:
-        connection = await aio_pika.connect_robust(
-            self._amqp.url.reveal(),
+    def _next_address(self) -> tuple[int, str]:
+        addresses = self._amqp.addresses()
+        self._attempt += 1
+        index = (self._attempt - 1) % len(addresses)
+        return index, addresses[index].reveal()
+
+    async def _connect(self, address: tuple[int, str]) -> asyncio.Event:
+        connection = await aio_pika.connect(
+            address[1],
             client_properties={"connection_name": self._amqp.connection_name},
             timeout=self._amqp.connect_timeout,
-            reconnect_interval=self._amqp.reconnect_interval,
             heartbeat=self._amqp.heartbeat,
         )
         try:
@@ -164,8 +180,21 @@ class AmqpPublisher:
         except BaseException:
             await connection.close()
             raise
+        lost = asyncio.Event()
+        connection.close_callbacks.add(lambda *_: lost.set())
+        channel.close_callbacks.add(lambda *_: lost.set())
         self._connection, self._channel = connection, channel
-        log.info("amqp.connected", connection_name=self._amqp.connection_name)
+        log.info("amqp.connected", connection_name=self._amqp.connection_name, node=address[0])
+        return lost
+
+    async def _drop_connection(self) -> None:
+        connection, self._connection, self._channel = self._connection, None, None
+        if not self._closing:
+            log.warning("amqp.connection_lost", retry_in=self._amqp.reconnect_interval)
+            await asyncio.sleep(self._amqp.reconnect_interval)
+        if connection is not None and not connection.is_closed:
+            with contextlib.suppress(Exception):
+                await connection.close()
 
     async def _prepare_topology(self, channel: aio_pika.abc.AbstractChannel) -> None:
         if self._names.declare:
@@ -174,7 +203,7 @@ class AmqpPublisher:
             await topology.check(channel, self._names)
 
 
-def _is_blocked(connection: AbstractRobustConnection | None) -> bool:
+def _is_blocked(connection: AbstractConnection | None) -> bool:
     """Whether the broker sent connection.blocked (a memory or disk alarm).
 
     aiormq tracks this in a private event and has no public accessor; read it
