@@ -217,4 +217,6 @@ def _is_blocked(connection: AbstractConnection | None) -> bool:
 
 def _describe(exc: BaseException) -> str:
     # Never str(exc) of a connection error blindly: some embed the URL with credentials.
+    if isinstance(exc, topology.TopologyMissing):
+        return str(exc)
     return exc.__class__.__name__

@@ -1,0 +1,106 @@
+"""SIGTERM on a real `relay serve` process: refuse new work, finish confirms, lose nothing."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import sys
+from collections.abc import AsyncIterator
+
+import aiohttp
+import pytest
+from aio_pika.abc import AbstractChannel
+
+from relay.config import TopologySettings
+from tests.integration.conftest import bind_all, drain, via
+from tests.payloads import BODIES
+from tests.tcp_proxy import TcpProxy
+
+pytestmark = pytest.mark.integration
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+async def relay_process(
+    amqp_url: str, proxy: TcpProxy, names: TopologySettings
+) -> AsyncIterator[tuple[asyncio.subprocess.Process, str]]:
+    port = _free_port()
+    env = {
+        **os.environ,
+        "RELAY_AMQP_URL": via(amqp_url, proxy),
+        "RELAY_AMQP_HEARTBEAT": "0",
+        "RELAY_TOPOLOGY_DELIVERY_REPORTS": names.delivery_reports,
+        "RELAY_TOPOLOGY_INBOUND": names.inbound,
+        "RELAY_TOPOLOGY_UNROUTED": names.unrouted,
+        "RELAY_TOPOLOGY_UNROUTED_QUEUE_TYPE": "classic",
+        "RELAY_SHUTDOWN_GRACE": "1.0",
+        "RELAY_AMQP_CONFIRM_TIMEOUT": "10",
+        "RELAY_LOGGING_FORMAT": "json",
+    }
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "relay",
+        "serve",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        env=env,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    await _wait_ready(base)
+    yield process, base
+    if process.returncode is None:
+        process.kill()
+        await process.wait()
+
+
+async def _wait_ready(base: str) -> None:
+    async with aiohttp.ClientSession() as http, asyncio.timeout(20):
+        while True:
+            try:
+                if (await http.get(f"{base}/readyz")).status == 200:
+                    return
+            except aiohttp.ClientError:
+                pass
+            await asyncio.sleep(0.1)
+
+
+async def test_sigterm_drains_in_flight_confirms_and_refuses_new_callbacks(
+    relay_process: tuple[asyncio.subprocess.Process, str],
+    proxy: TcpProxy,
+    channel: AbstractChannel,
+    names: TopologySettings,
+) -> None:
+    """Publishes waiting for confirms at SIGTERM still get 2xx and are in the queue."""
+    process, base = relay_process
+    queue = await bind_all(channel, names)
+    bodies = [
+        BODIES["mo_text"].replace(b"01FC66621VHDBN119Z8PMV1AHY", f"id-{i}".encode())
+        for i in range(20)
+    ]
+    async with aiohttp.ClientSession() as http:
+        proxy.stall()  # confirms are held back: every publish is in flight
+        pending = [asyncio.create_task(http.post(f"{base}/sms", data=b)) for b in bodies]
+        await asyncio.sleep(0.5)
+        process.send_signal(signal.SIGTERM)
+        await asyncio.sleep(0.3)
+        refused = await http.post(f"{base}/sms", data=BODIES["mo_binary"])
+        ready = await http.get(f"{base}/readyz")
+        await proxy.restore()  # confirms flow again
+        answers = [r.status for r in await asyncio.gather(*pending)]
+    assert (refused.status, ready.status) == (503, 503)
+    assert answers == [200] * len(bodies)
+    assert await asyncio.wait_for(process.wait(), 15) == 0
+    received = sorted(m.body for m in await drain(queue, len(bodies) + 1, timeout=3))
+    assert received == sorted(bodies)

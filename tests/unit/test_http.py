@@ -1,0 +1,238 @@
+"""The HTTP edge against a fake publisher: status codes, what is published, the log line."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+import orjson
+import pytest
+from aiohttp.test_utils import TestClient
+from structlog.testing import capture_logs
+
+from relay.app import create_app
+from relay.config import HttpSettings, Settings
+from relay.errors import (
+    BrokerBlocked,
+    ConfirmTimeout,
+    Nacked,
+    Overloaded,
+    RelayError,
+    Unavailable,
+)
+from relay.keys import LIFECYCLE
+from tests.fakes import FakePublisher
+from tests.payloads import BODIES
+
+ClientFactory = Callable[..., Awaitable[TestClient]]  # type: ignore[type-arg]
+
+
+@pytest.fixture
+def publisher() -> FakePublisher:
+    return FakePublisher()
+
+
+@pytest.fixture
+async def client(aiohttp_client: ClientFactory, publisher: FakePublisher) -> TestClient:  # type: ignore[type-arg]
+    settings = Settings(http=HttpSettings(max_body_bytes=4096))
+    return await aiohttp_client(create_app(settings, publisher))
+
+
+@pytest.mark.parametrize("type_", sorted(BODIES))
+@pytest.mark.parametrize("path", ["/sms", "/sms/delivery-report", "/sms/incoming"])
+async def test_every_type_is_accepted_on_every_url(
+    client: TestClient,
+    publisher: FakePublisher,
+    path: str,
+    type_: str,  # type: ignore[type-arg]
+) -> None:
+    """Routing follows the payload's type, whatever URL Sinch was given."""
+    response = await client.post(path, data=BODIES[type_])
+    assert response.status == 200
+    (message,) = publisher.published
+    assert message.body == BODIES[type_]
+    assert message.routing_key == type_
+
+
+async def test_a_type_on_the_other_channels_url_is_flagged_misrouted(
+    client: TestClient,
+    publisher: FakePublisher,  # type: ignore[type-arg]
+) -> None:
+    """An inbound message posted to the delivery-report URL is published, marked misrouted."""
+    with capture_logs() as logs:
+        response = await client.post("/sms/delivery-report", data=BODIES["mo_text"])
+    assert response.status == 200
+    assert publisher.published[0].exchange == "sinch.sms.inbound"
+    assert publisher.published[0].properties.headers["x-misrouted"] is True
+    assert [e.get("misrouted") for e in logs if e["event"] == "http.request"] == [True]
+    metrics = await (await client.get("/metrics")).text()
+    assert 'relay_misrouted_total{type="mo_text"} 1.0' in metrics
+
+
+async def test_no_misrouted_flag_on_the_right_url_or_the_catch_all(
+    client: TestClient,
+    publisher: FakePublisher,  # type: ignore[type-arg]
+) -> None:
+    """/sms promises nothing, /sms/incoming promises inbound: neither is misrouted."""
+    await client.post("/sms", data=BODIES["mo_text"])
+    await client.post("/sms/incoming", data=BODIES["mo_text"])
+    assert all("x-misrouted" not in m.properties.headers for m in publisher.published)
+
+
+@pytest.mark.parametrize("body", [b"", b"nope", b"[]", b"{}", b'{"type":3}'])
+async def test_malformed_bodies_get_400_and_nothing_is_published(
+    client: TestClient,
+    publisher: FakePublisher,
+    body: bytes,  # type: ignore[type-arg]
+) -> None:
+    """A body that can never be relayed is the only 4xx for content."""
+    response = await client.post("/sms", data=body)
+    assert response.status == 400
+    assert (await response.json())["error"] == "bad_request"
+    assert publisher.published == []
+
+
+async def test_unknown_and_invalid_types_are_accepted_and_sent_to_unrouted(
+    client: TestClient,
+    publisher: FakePublisher,  # type: ignore[type-arg]
+) -> None:
+    """2xx plus a header saying why: Sinch would drop them for good on a 4xx."""
+    assert (await client.post("/sms", data=b'{"type":"new_kind"}')).status == 200
+    assert (await client.post("/sms", data=b'{"type":"mo_text","id":"x"}')).status == 200
+    reasons = [m.properties.headers["x-unrouted-reason"] for m in publisher.published]
+    assert reasons == ["unknown_type", "missing_field:from"]
+    assert {m.exchange for m in publisher.published} == {"sinch.sms.unrouted"}
+
+
+async def test_content_type_is_never_a_reason_to_reject(
+    client: TestClient,
+    publisher: FakePublisher,  # type: ignore[type-arg]
+) -> None:
+    """Sinch does not document its Content-Type; text/plain must work."""
+    response = await client.post(
+        "/sms", data=BODIES["mo_text"], headers={"Content-Type": "text/plain"}
+    )
+    assert response.status == 200
+    assert len(publisher.published) == 1
+
+
+async def test_a_body_over_the_limit_gets_413_and_nothing_is_published(
+    client: TestClient,
+    publisher: FakePublisher,  # type: ignore[type-arg]
+) -> None:
+    """The configured body limit (4 KiB here) is enforced before parsing."""
+    response = await client.post("/sms", data=b'{"type":"mo_text","pad":"' + b"x" * 5000 + b'"}')
+    assert response.status == 413
+    assert publisher.published == []
+
+
+@pytest.mark.parametrize(
+    ("error", "status"),
+    [
+        (Unavailable(), 503),
+        (ConfirmTimeout(), 503),
+        (Nacked(), 503),
+        (BrokerBlocked(), 429),
+        (Overloaded(), 429),
+    ],
+)
+async def test_broker_trouble_maps_to_a_status_sinch_retries(
+    client: TestClient,
+    publisher: FakePublisher,
+    error: RelayError,
+    status: int,  # type: ignore[type-arg]
+) -> None:
+    """Transient conditions are 503 or 429 with Retry-After, never another 4xx or a 2xx."""
+    publisher.fail = error
+    response = await client.post("/sms", data=BODIES["mo_text"])
+    assert response.status == status
+    assert response.headers["Retry-After"] == "5"
+    assert (await response.json())["error"] == error.code
+
+
+async def test_an_unexpected_error_is_a_500_so_sinch_retries(
+    client: TestClient,
+    publisher: FakePublisher,  # type: ignore[type-arg]
+) -> None:
+    """A bug must cost a retry, not a callback."""
+    publisher.fail = ZeroDivisionError()
+    response = await client.post("/sms", data=BODIES["mo_text"])
+    assert response.status == 500
+
+
+async def test_draining_relay_answers_503_and_is_not_ready(
+    client: TestClient,
+    publisher: FakePublisher,  # type: ignore[type-arg]
+) -> None:
+    """After SIGTERM new callbacks are refused with a status Sinch retries."""
+    client.app[LIFECYCLE].draining = True
+    assert (await client.post("/sms", data=BODIES["mo_text"])).status == 503
+    assert (await client.get("/readyz")).status == 503
+    assert publisher.published == []
+
+
+async def test_readiness_follows_the_publisher(
+    client: TestClient,
+    publisher: FakePublisher,  # type: ignore[type-arg]
+) -> None:
+    """/readyz is 503 while the broker is not usable; /healthz stays 200."""
+    assert (await client.get("/readyz")).status == 200
+    publisher.ready = False
+    response = await client.get("/readyz")
+    assert response.status == 503
+    assert (await response.json())["checks"]["connected"] is False
+    assert (await client.get("/healthz")).status == 200
+
+
+async def test_one_canonical_log_line_per_request_without_body_or_numbers(
+    client: TestClient,  # type: ignore[type-arg]
+) -> None:
+    """Request id, type, routing key, status and latency; no body, no phone number."""
+    with capture_logs() as logs:
+        await client.post(
+            "/sms", data=BODIES["recipient_delivery_report_sms"], headers={"X-Request-Id": "req-42"}
+        )
+    (line,) = [e for e in logs if e["event"] == "http.request"]
+    assert line["request_id"] == "req-42"
+    assert line["status"] == 200
+    assert line["routing_key"] == "recipient_delivery_report_sms"
+    assert isinstance(line["latency_ms"], float)
+    assert "33662162466" not in orjson.dumps(logs).decode()
+
+
+async def test_authorization_and_signature_headers_are_never_forwarded(
+    aiohttp_client: ClientFactory, publisher: FakePublisher
+) -> None:
+    """Even an allowlist that names them cannot leak credentials to the broker."""
+    forward = ("user-agent", "authorization", "x-sinch-webhook-signature")
+    app = create_app(Settings(http=HttpSettings(forward_headers=forward)), publisher)
+    client = await aiohttp_client(app)
+    await client.post(
+        "/sms",
+        data=BODIES["mo_text"],
+        headers={
+            "Authorization": "Basic c2VjcmV0",
+            "x-sinch-webhook-signature": "sig",
+            "User-Agent": "Sinch",
+        },
+    )
+    headers = publisher.published[0].properties.headers
+    assert headers["http-user-agent"] == "Sinch"
+    assert not any("authorization" in k or "signature" in k for k in headers)
+
+
+async def test_message_properties_carry_type_id_and_persistence(
+    client: TestClient,
+    publisher: FakePublisher,  # type: ignore[type-arg]
+) -> None:
+    """Persistent, JSON, typed, uniquely identified, timestamped, with a dedup key."""
+    await client.post("/sms", data=BODIES["mo_binary"])
+    await client.post("/sms", data=BODIES["mo_binary"])
+    first, second = (m.properties for m in publisher.published)
+    assert (first.delivery_mode, first.content_type, first.message_type) == (
+        2,
+        "application/json",
+        "mo_binary",
+    )
+    assert first.message_id != second.message_id
+    assert first.timestamp is not None
+    assert first.headers["x-dedup-key"] == second.headers["x-dedup-key"]
