@@ -38,8 +38,17 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
 
     host = args.host or settings.http.host
     port = settings.http.port if args.port is None else args.port
+    if args.workers > 1:
+        from relay.supervisor import Supervisor
+
+        return Supervisor(_worker_argv(args, host, port), args.workers).run()
     _run(serve(settings, host, port))
     return 0
+
+
+def _worker_argv(args: argparse.Namespace, host: str, port: int) -> list[str]:
+    argv = ["serve", "--host", host, "--port", str(port)]
+    return argv + (["--config", str(args.config)] if args.config else [])
 
 
 def _run(coro: object) -> None:
@@ -61,6 +70,13 @@ def _parser() -> argparse.ArgumentParser:
         "--config",
         type=Path,
         help=f"TOML settings (default: {DEFAULT_CONFIG} if present, or $RELAY_CONFIG)",
+    )
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        metavar="N",
+        help="relay processes sharing the port (default 1; try one per core)",
     )
     serve.set_defaults(run=_serve)
     return parser

@@ -1,0 +1,68 @@
+"""`relay serve --workers N`: N relay processes sharing one port (SO_REUSEPORT).
+
+Each worker is a complete relay (its own event loop, AMQP connection and confirm
+channel), so a multi-core machine publishes on every core. The supervisor only starts
+workers, forwards SIGTERM/SIGINT so each drains as a single relay does, and restarts a
+worker that died on its own.
+"""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from types import FrameType
+
+import structlog
+
+log = structlog.get_logger("relay.supervisor")
+
+_RESTART_PAUSE = 1.0
+
+
+class Supervisor:
+    def __init__(self, worker_argv: Sequence[str], workers: int) -> None:
+        self._argv = [sys.executable, "-m", "relay", *worker_argv]
+        self._count = workers
+        self._children: list[subprocess.Popen[bytes]] = []
+        self._stopping = False
+
+    def run(self) -> int:
+        """Start the workers and keep them running until a signal; return an exit code."""
+        signal.signal(signal.SIGTERM, self._on_signal)
+        signal.signal(signal.SIGINT, self._on_signal)
+        self._children = [self._spawn(i) for i in range(self._count)]
+        while not self._stopping:
+            self._restart_dead()
+            time.sleep(0.2)
+        return self._wait_all()
+
+    def _spawn(self, index: int) -> subprocess.Popen[bytes]:
+        child = subprocess.Popen(self._argv)
+        log.info("supervisor.worker_started", worker=index, pid=child.pid)
+        return child
+
+    def _restart_dead(self) -> None:
+        for index, child in enumerate(self._children):
+            if child.poll() is not None and not self._stopping:
+                log.error(
+                    "supervisor.worker_died",
+                    worker=index,
+                    pid=child.pid,
+                    exit_code=child.returncode,
+                )
+                time.sleep(_RESTART_PAUSE)
+                self._children[index] = self._spawn(index)
+
+    def _on_signal(self, signum: int, _: FrameType | None) -> None:
+        self._stopping = True
+        for child in self._children:
+            if child.poll() is None:
+                child.send_signal(signum)
+
+    def _wait_all(self) -> int:
+        codes = [child.wait() for child in self._children]
+        log.info("supervisor.stopped", exit_codes=codes)
+        return 0 if all(code == 0 for code in codes) else 1
