@@ -1,0 +1,273 @@
+"""`python -m bench`: broker ceiling, HTTP ceiling and relay, side by side, in one run.
+
+Rounds are interleaved (ceilings, bare server, relay, relay --workers), so drift on a
+shared machine hits every row alike; ratios are medians of per-round ratios.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from bench import consumer_drain, phases, procs, report, wrk
+from bench.options import RESULTS, Options, parse
+from bench.payloads import sample, size_summary
+
+Rounds = dict[str, list[dict[str, Any]]]
+
+
+def main(argv: list[str] | None = None) -> int:
+    opts = parse(argv)
+    if not wrk.available():
+        print(f"bench: {wrk.INSTALL_HINT}", file=sys.stderr)
+        return 2
+    result = _run_loop(run(opts))
+    path = _write(result, opts.json_path)
+    print(report.table(result))
+    print(f"\n{result['meta']['pinning']}\nJSON: {path}")
+    return 0
+
+
+def _run_loop(coro: Any) -> dict[str, Any]:
+    try:
+        import uvloop
+
+        return uvloop.run(coro)
+    except ImportError:
+        return asyncio.run(coro)
+
+
+async def run(opts: Options) -> dict[str, Any]:
+    """Every measurement of one run, folded into rows, ratios and metadata."""
+    logs = Path(tempfile.mkdtemp(prefix="relay-bench-"))
+    callbacks = sample(512)
+    ctx = phases.Context(opts, _names(), wrk.write_script(callbacks, logs / "post.lua"), logs)
+    try:
+        rounds, skipped = await _measure(ctx)
+        consumers, consumer_skip = await consumer_drain.measure(ctx)
+    finally:
+        await phases.cleanup(ctx)
+        if not opts.keep_logs:
+            shutil.rmtree(logs, ignore_errors=True)
+    skipped.update(consumer_skip)
+    return _fold(ctx, rounds, skipped, consumers, size_summary(callbacks))
+
+
+def _names() -> Any:
+    from bench.broker import Names
+
+    return Names(uuid.uuid4().hex[:8])
+
+
+async def _measure(ctx: phases.Context) -> tuple[Rounds, dict[str, str]]:
+    rounds: Rounds = {}
+    skipped: dict[str, str] = {}
+    workers = _workers_flag(ctx.opts.workers)
+    if workers is None:
+        skipped[f"relay --workers {ctx.opts.workers}"] = (
+            "`relay serve --help` has no --workers option yet"
+        )
+    await phases.prepare_ceiling(ctx)
+    async with contextlib.AsyncExitStack() as stack:
+        bare = await stack.enter_async_context(_bare(ctx))
+        relay = await stack.enter_async_context(_relay(ctx, [], ctx.server_cpus, "relay"))
+        multi = None
+        if workers is not None:
+            multi = await stack.enter_async_context(_relay(ctx, workers, None, "relay-workers"))
+        sink = await phases.bind_sink(ctx)
+        await _warm(ctx, bare, relay, multi, sink)
+        for _ in range(ctx.opts.rounds):
+            await _round(ctx, rounds, bare, relay, multi, sink)
+    return rounds, skipped
+
+
+async def _warm(
+    ctx: phases.Context,
+    bare: procs.Child,
+    relay: procs.Child,
+    multi: procs.Child | None,
+    sink: str,
+) -> None:
+    if ctx.opts.warmup <= 0:
+        return
+    for child, pinned in ((bare, True), (relay, True), (multi, False)):
+        if child is not None:
+            await phases.http_load(ctx, child.url, ctx.opts.warmup, pinned)
+    await phases.drain_sink(ctx, sink)
+
+
+async def _round(
+    ctx: phases.Context,
+    rounds: Rounds,
+    bare: procs.Child,
+    relay: procs.Child,
+    multi: procs.Child | None,
+    sink: str,
+) -> None:
+    def add(key: str, value: dict[str, Any]) -> None:
+        rounds.setdefault(key, []).append(value)
+
+    add("w64 quorum", await phases.ceiling(ctx, 64, "quorum"))
+    add("w1024 quorum", await phases.ceiling(ctx, 1024, "quorum"))
+    add("w1024 classic", await phases.ceiling(ctx, 1024, "classic"))
+    add("http", await phases.http_load(ctx, bare.url, ctx.opts.http_seconds, True))
+    add("relay", await phases.relay_round(ctx, relay, sink, ctx.opts.duration, True))
+    if multi is not None:
+        add("relay-workers", await phases.relay_round(ctx, multi, sink, ctx.opts.duration, False))
+
+
+@contextlib.asynccontextmanager
+async def _bare(ctx: phases.Context) -> AsyncIterator[procs.Child]:
+    port = procs.free_port()
+    argv = [
+        *procs.taskset(ctx.server_cpus),
+        sys.executable,
+        "-m",
+        "bench.bare_http",
+        "--port",
+        str(port),
+    ]
+    async with procs.server(argv, port, ctx.logs / "bare.log") as child:
+        yield child
+
+
+@contextlib.asynccontextmanager
+async def _relay(
+    ctx: phases.Context, extra: list[str], cpus: frozenset[int] | None, name: str
+) -> AsyncIterator[procs.Child]:
+    port = procs.free_port()
+    argv = [
+        *procs.taskset(cpus),
+        sys.executable,
+        "-m",
+        "relay",
+        "serve",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        *extra,
+    ]
+    async with procs.server(argv, port, ctx.logs / f"{name}.log", _relay_env(ctx)) as child:
+        yield child
+
+
+def _relay_env(ctx: phases.Context) -> dict[str, str]:
+    names = ctx.names.topology()
+    return {
+        "RELAY_AMQP_URL": ctx.opts.amqp_url,
+        "RELAY_TOPOLOGY_DELIVERY_REPORTS": names.delivery_reports,
+        "RELAY_TOPOLOGY_INBOUND": names.inbound,
+        "RELAY_TOPOLOGY_UNROUTED": names.unrouted,
+        "RELAY_LOGGING_FORMAT": "json",
+    }
+
+
+def _workers_flag(n: int) -> list[str] | None:
+    """`--workers N` if this relay has a multi-process mode, else None."""
+    out = subprocess.run(
+        [sys.executable, "-m", "relay", "serve", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    return ["--workers", str(n)] if "--workers" in out.stdout else None
+
+
+def _fold(
+    ctx: phases.Context,
+    rounds: Rounds,
+    skipped: dict[str, str],
+    consumers: dict[str, Any],
+    sizes: dict[str, int],
+) -> dict[str, Any]:
+    http = {
+        "http ceiling (bare aiohttp, no broker)": report.http_row(rounds["http"]),
+        "relay (1 process)": report.http_row(rounds["relay"]),
+    }
+    if "relay-workers" in rounds:
+        http[f"relay --workers {ctx.opts.workers}"] = report.http_row(rounds["relay-workers"])
+    result: dict[str, Any] = {
+        "meta": _meta(ctx, sizes),
+        "ceiling": {k: report.ceiling_row(v) for k, v in rounds.items() if k.startswith("w")},
+        "http": http,
+        "ratios": _ratios(rounds),
+        "skipped": skipped,
+        "consumers": consumers,
+        "rounds": rounds,
+    }
+    result["lost"] = sum(r["lost"] for k in ("relay", "relay-workers") for r in rounds.get(k, []))
+    return result
+
+
+def _ratios(rounds: Rounds) -> dict[str, Any]:
+    ratios = {
+        "relay / broker ceiling (w1024, quorum)": report.ratio(
+            rounds["relay"], rounds["w1024 quorum"], "rps", "rate"
+        ),
+        "relay / broker ceiling (w64, quorum)": report.ratio(
+            rounds["relay"], rounds["w64 quorum"], "rps", "rate"
+        ),
+        "relay / HTTP ceiling": report.ratio(rounds["relay"], rounds["http"], "rps", "rps"),
+        "HTTP ceiling / relay (load generator headroom)": report.ratio(
+            rounds["http"], rounds["relay"], "rps", "rps"
+        ),
+    }
+    if "relay-workers" in rounds:
+        ratios["relay --workers / broker ceiling (w64, quorum)"] = report.ratio(
+            rounds["relay-workers"], rounds["w64 quorum"], "rps", "rate"
+        )
+    return ratios
+
+
+def _meta(ctx: phases.Context, sizes: dict[str, int]) -> dict[str, Any]:
+    o = ctx.opts
+    cpus = o.cpus
+    pinning = (
+        f"pinning: wrk on CPU {sorted(cpus[0])}; relay, bare server and ceiling publisher on "
+        f"CPU {sorted(cpus[1])}; RabbitMQ unpinned; relay --workers unpinned"
+        if cpus
+        else "pinning: off"
+    )
+    return {
+        "started": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+        "host": platform.node(),
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+        "rounds": o.rounds,
+        "relay_seconds": o.duration,
+        "ceiling_seconds": o.ceiling_seconds,
+        "http_seconds": o.http_seconds,
+        "connections": o.connections,
+        "load_generator": "wrk -t1 (Lua: 7 Sinch callback types, 512 distinct bodies)",
+        "body_bytes_mean": sizes,
+        "pinning": pinning,
+        "ratios_use": "quorum queues (the relay's sink is quorum); classic shown for reference",
+    }
+
+
+def _write(result: dict[str, Any], path: Path | None) -> Path:
+    if path is None:
+        RESULTS.mkdir(parents=True, exist_ok=True)
+        stamp = datetime.datetime.now(datetime.UTC).strftime("%Y%m%dT%H%M%SZ")
+        path = RESULTS / f"bench-{stamp}.json"
+    path.write_bytes(orjson.dumps(result, option=orjson.OPT_INDENT_2))
+    return path
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,155 @@
+"""Child processes of the bench: start on a free 127.0.0.1 port, wait ready, sample RSS, stop."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import os
+import signal
+import socket
+import time
+from collections.abc import AsyncIterator, Mapping, Sequence
+from pathlib import Path
+
+import aiohttp
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def taskset(cpus: frozenset[int] | None) -> list[str]:
+    return ["taskset", "-c", ",".join(map(str, sorted(cpus)))] if cpus else []
+
+
+@dataclasses.dataclass(slots=True)
+class Child:
+    """A started server process and where its output goes."""
+
+    proc: asyncio.subprocess.Process
+    log: Path
+    url: str
+
+
+@contextlib.asynccontextmanager
+async def server(
+    argv: Sequence[str], port: int, log: Path, env: Mapping[str, str] | None = None
+) -> AsyncIterator[Child]:
+    """Run `argv` until the block ends; ready once GET /readyz answers 200."""
+    with log.open("wb") as out:
+        proc = await asyncio.create_subprocess_exec(
+            *argv,
+            stdout=out,
+            stderr=asyncio.subprocess.STDOUT,
+            env=child_env(env),
+            start_new_session=True,
+        )
+    child = Child(proc, log, f"http://127.0.0.1:{port}")
+    try:
+        await _wait_ready(child, patience=30.0)
+        yield child
+    finally:
+        await stop(proc)
+
+
+async def stop(proc: asyncio.subprocess.Process, patience: float = 15.0) -> None:
+    """SIGTERM the process group (workers too), SIGKILL it if it outstays `patience`."""
+    if proc.returncode is not None:
+        return
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        await asyncio.wait_for(proc.wait(), patience)
+    except TimeoutError:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        await proc.wait()
+
+
+def child_env(extra: Mapping[str, str] | None) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(extra or {})
+    return env
+
+
+async def _wait_ready(child: Child, patience: float) -> None:
+    deadline = time.monotonic() + patience
+    async with aiohttp.ClientSession() as session:
+        while time.monotonic() < deadline:
+            if child.proc.returncode is not None:
+                break
+            with contextlib.suppress(aiohttp.ClientError):
+                async with session.get(child.url + "/readyz") as resp:
+                    if resp.status == 200:
+                        return
+            await asyncio.sleep(0.1)
+    tail = child.log.read_bytes()[-2000:].decode(errors="replace")
+    raise RuntimeError(f"{child.url} not ready within {patience}s; its output ends:\n{tail}")
+
+
+def tree(pid: int) -> list[int]:
+    """`pid` and all its descendants (the relay's workers, if it forks)."""
+    found, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        found.append(current)
+        for task in Path(f"/proc/{current}/task").glob("*/children"):
+            with contextlib.suppress(OSError):
+                todo.extend(int(c) for c in task.read_text().split())
+    return found
+
+
+def status_kb(pid: int, field: str) -> int:
+    """A `kB` field of /proc/PID/status (VmRSS, VmHWM); 0 once the process is gone."""
+    with contextlib.suppress(OSError):
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    return 0
+
+
+@dataclasses.dataclass(slots=True)
+class RssSampler:
+    """Samples the summed RSS of a process tree; keeps the per-process peak (VmHWM)."""
+
+    pid: int
+    interval: float = 0.5
+    samples: list[tuple[float, int]] = dataclasses.field(default_factory=list)
+    hwm_kb: dict[int, int] = dataclasses.field(default_factory=dict)
+
+    async def run(self) -> None:
+        started = time.monotonic()
+        while True:
+            pids = tree(self.pid)
+            self.samples.append(
+                (time.monotonic() - started, sum(status_kb(p, "VmRSS") for p in pids))
+            )
+            for p in pids:
+                self.hwm_kb[p] = max(self.hwm_kb.get(p, 0), status_kb(p, "VmHWM"))
+            await asyncio.sleep(self.interval)
+
+    def summary(self) -> dict[str, float]:
+        """Peak, start/end and the growth rate over the second half, in MB."""
+        rss = [kb / 1024 for _, kb in self.samples] or [0.0]
+        half = self.samples[len(self.samples) // 2 :]
+        return {
+            "peak_hwm_mb": round(sum(self.hwm_kb.values()) / 1024, 1),
+            "max_sampled_mb": round(max(rss), 1),
+            "start_mb": round(rss[0], 1),
+            "end_mb": round(rss[-1], 1),
+            "second_half_slope_mb_per_min": round(_slope(half) * 60 / 1024, 2),
+            "samples": len(self.samples),
+        }
+
+
+def _slope(points: list[tuple[float, int]]) -> float:
+    if len(points) < 3:
+        return 0.0
+    n = len(points)
+    mx = sum(t for t, _ in points) / n
+    my = sum(v for _, v in points) / n
+    var = sum((t - mx) ** 2 for t, _ in points)
+    return sum((t - mx) * (v - my) for t, v in points) / var if var else 0.0
