@@ -8,6 +8,7 @@ import os
 import sys
 from pathlib import Path
 
+from relay import commands
 from relay import logging as relay_logging
 from relay.config import ConfigError, Settings, load_settings
 
@@ -17,12 +18,16 @@ DEFAULT_CONFIG = Path("config/relay.toml")
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        settings = _settings(args.config)
+        settings = _settings(getattr(args, "config", None))
     except ConfigError as exc:
         print(f"relay: configuration error: {exc}", file=sys.stderr)
         return 2
     relay_logging.configure(settings.logging)
-    return int(args.run(args, settings) or 0)
+    try:
+        return int(args.run(args, settings) or 0)
+    except ConfigError as exc:  # raised while building the app (e.g. a bad CIDR)
+        print(f"relay: configuration error: {exc}", file=sys.stderr)
+        return 2
 
 
 def _settings(config: Path | None) -> Settings:
@@ -79,6 +84,7 @@ def _parser() -> argparse.ArgumentParser:
         help="relay processes sharing the port (default 1; try one per core)",
     )
     serve.set_defaults(run=_serve)
+    commands.add_commands(sub)
     return parser
 
 

@@ -56,7 +56,7 @@ class HttpSettings:
     port: int = dataclasses.field(default=8080, metadata=_min(0))
     max_body_bytes: int = dataclasses.field(default=1024 * 1024, metadata=_min(1))
     # Request headers copied into AMQP headers as `http-<name>`; never auth or signatures.
-    forward_headers: tuple[str, ...] = ("user-agent", "x-request-id", "traceparent", "tracestate")
+    forward_headers: tuple[str, ...] = ("user-agent", "x-request-id")
     retry_after_seconds: int = dataclasses.field(default=5, metadata=_min(1))
 
 
@@ -102,6 +102,52 @@ class ShutdownSettings:
     timeout: float = dataclasses.field(default=10.0, metadata=_min(0))
 
 
+def _range(low: float, high: float) -> dict[str, float]:
+    return {"min": low, "max": high}
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class SecuritySettings:
+    """Edge security, all off by default; docs/security.md says how to turn each on.
+
+    Route lists name callback paths (`/sms`, `/sms/delivery-report`, `/sms/incoming`).
+    Secret lists take several values at once (rotation); each `<name>_file` names a file
+    with one value per line (container secrets), read once at start-up and merged in.
+    """
+
+    hmac_routes: tuple[str, ...] = ()
+    hmac_secrets: tuple[Secret, ...] = ()
+    hmac_secrets_file: str = ""
+    hmac_tolerance_seconds: int = dataclasses.field(default=300, metadata=_min(1))
+    # A valid signature outside the window: relay it to the unrouted exchange, or 401.
+    hmac_stale: Literal["unrouted", "reject"] = "unrouted"
+    replay_cache_size: int = dataclasses.field(default=100_000, metadata=_min(1))
+    basic_routes: tuple[str, ...] = ()
+    basic_credentials: tuple[Secret, ...] = ()  # "user:password"
+    basic_credentials_file: str = ""
+    oauth_routes: tuple[str, ...] = ()
+    oauth_clients: tuple[Secret, ...] = ()  # "client_id:client_secret"
+    oauth_clients_file: str = ""
+    oauth_token_keys: tuple[Secret, ...] = ()  # the first signs tokens, all verify
+    oauth_token_keys_file: str = ""
+    oauth_token_path: str = "/oauth/token"
+    oauth_token_ttl_seconds: int = dataclasses.field(default=900, metadata=_range(30, 3600))
+    oauth_token_grace_seconds: int = dataclasses.field(default=300, metadata=_min(0))
+    allow_cidrs: tuple[str, ...] = ()
+    trusted_proxies: tuple[str, ...] = ()
+    max_body_bytes_delivery_reports: int = dataclasses.field(default=0, metadata=_min(0))
+    max_body_bytes_inbound: int = dataclasses.field(default=0, metadata=_min(0))
+    body_timeout_seconds: float = dataclasses.field(default=0.0, metadata=_min(0))
+    idle_timeout_seconds: float = dataclasses.field(default=75.0, metadata=_min(0.1))
+    max_header_count: int = dataclasses.field(default=64, metadata=_min(8))
+    max_header_bytes: int = dataclasses.field(default=8190, metadata=_min(256))
+    max_request_line_bytes: int = dataclasses.field(default=8190, metadata=_min(256))
+    tls_cert_file: str = ""
+    tls_key_file: str = ""
+    tls_client_ca_file: str = ""
+    tls_client_cert: Literal["none", "optional", "required"] = "none"
+
+
 @dataclasses.dataclass(frozen=True, slots=True)
 class Settings:
     http: HttpSettings = HttpSettings()
@@ -109,6 +155,7 @@ class Settings:
     topology: TopologySettings = TopologySettings()
     logging: LoggingSettings = LoggingSettings()
     shutdown: ShutdownSettings = ShutdownSettings()
+    security: SecuritySettings = SecuritySettings()
 
 
 def load_settings(path: Path | None = None, environ: Mapping[str, str] | None = None) -> Settings:
@@ -160,7 +207,26 @@ def _section(name: str, cls: Any, raw: Any, env: Mapping[str, str]) -> Any:
         else:
             continue
         values[f.name] = _coerce(f"{name}.{f.name} ({var})", hints[f.name], value, f.metadata)
+    _merge_secret_files(name, cls, values)
     return cls(**values)
+
+
+def _merge_secret_files(name: str, cls: Any, values: dict[str, Any]) -> None:
+    """Append the lines of each `<key>_file` to the secret list `<key>`."""
+    for f in dataclasses.fields(cls):
+        path = values.get(f"{f.name}_file")
+        if path:
+            extra = _read_secret_lines(f"{name}.{f.name}", path)
+            values[f.name] = (*values.get(f.name, ()), *extra)
+
+
+def _read_secret_lines(key: str, path: str) -> tuple[Secret, ...]:
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot read {key}_file {path}: {exc.strerror}") from None
+    lines = (line.strip() for line in text.splitlines())
+    return tuple(Secret(line) for line in lines if line and not line.startswith("#"))
 
 
 def _coerce(key: str, hint: Any, value: Any, meta: Mapping[str, Any]) -> Any:
@@ -170,6 +236,8 @@ def _coerce(key: str, hint: Any, value: Any, meta: Mapping[str, Any]) -> Any:
         raise ConfigError(f"invalid setting {key}: {exc}") from None
     if "min" in meta and result < meta["min"]:
         raise ConfigError(f"invalid setting {key}: must be >= {meta['min']}, got {result}")
+    if "max" in meta and result > meta["max"]:
+        raise ConfigError(f"invalid setting {key}: must be <= {meta['max']}, got {result}")
     return result
 
 

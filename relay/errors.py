@@ -55,3 +55,31 @@ class BrokerBlocked(Throttled):
 
 class Overloaded(Throttled):
     code = "too_many_in_flight"
+
+
+class Unauthorized(RelayError):
+    """Credentials or signature missing or wrong. The reason is logged, never answered."""
+
+    status, code = 401, "unauthorized"
+
+    def __init__(self, reason: str, challenge: str = "") -> None:
+        super().__init__(reason)
+        self.challenge = challenge
+
+
+class Forbidden(RelayError):
+    """The source address is not allowed. The reason is logged, never answered."""
+
+    status, code = 403, "forbidden"
+
+
+class ReplayInFlight(Throttled):
+    """The same signed callback is being published right now: retry later, never lose it."""
+
+    code = "duplicate_in_flight"
+
+
+class SlowBody(RelayError):
+    """The body did not arrive in time: 503, so a genuine sender retries it later."""
+
+    status, code, retry_after = 503, "body_timeout", True

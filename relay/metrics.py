@@ -18,6 +18,7 @@ class Metrics:
     publish_seconds: Histogram
     in_flight: Gauge
     broker_up: Gauge
+    auth_failures: Counter
 
 
 def create_metrics() -> Metrics:
@@ -54,6 +55,12 @@ def create_metrics() -> Metrics:
         broker_up=Gauge(
             "relay_broker_ready",
             "1 when connected, confirm channel open, not blocked",
+            registry=registry,
+        ),
+        auth_failures=Counter(
+            "relay_auth_failures",
+            "Requests refused (401/403/429) or suppressed (replay) by edge security, by reason",
+            ["route", "reason"],
             registry=registry,
         ),
     )

@@ -10,7 +10,7 @@ import orjson
 import structlog
 from aiohttp import web
 
-from relay.errors import RelayError
+from relay.errors import RelayError, Unauthorized
 from relay.handlers import Handler
 from relay.keys import LOG_FIELDS, METRICS, REQUEST_ID, SETTINGS
 from relay.routing import ROUTES
@@ -47,7 +47,10 @@ async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
         return await handler(request)
     except RelayError as exc:
         request[LOG_FIELDS]["error"] = exc.code
-        return _error_response(request, exc.status, exc.code, exc.retry_after)
+        response = _error_response(request, exc.status, exc.code, exc.retry_after)
+        if isinstance(exc, Unauthorized) and exc.challenge:
+            response.headers["WWW-Authenticate"] = exc.challenge
+        return response
     except web.HTTPException:
         raise
     except Exception:

@@ -13,6 +13,7 @@ import signal
 import structlog
 from aiohttp import web
 
+from relay import auth
 from relay.app import create_app
 from relay.config import Settings
 from relay.keys import LIFECYCLE
@@ -24,13 +25,18 @@ async def serve(settings: Settings, host: str, port: int) -> None:
     """Run one relay process until it is told to stop."""
     app = create_app(settings)
     runner = web.AppRunner(
-        app, access_log=None, shutdown_timeout=settings.shutdown.timeout, handle_signals=False
+        app,
+        access_log=None,
+        shutdown_timeout=settings.shutdown.timeout,
+        handle_signals=False,
+        **auth.handler_args(settings.security),
     )
+    stop = _stop_event()  # before listening: a signal must never find us unprepared
     await runner.setup()
-    site = web.TCPSite(runner, host, port, reuse_port=True)
+    tls = auth.server_context(settings.security)
+    site = web.TCPSite(runner, host, port, reuse_port=True, ssl_context=tls)
     await site.start()
-    log.info("relay.started", host=host, port=port)
-    stop = _stop_event()
+    log.info("relay.started", host=host, port=port, tls=tls is not None)
     await stop.wait()
     app[LIFECYCLE].draining = True
     log.info("relay.draining", grace_seconds=settings.shutdown.grace)

@@ -39,7 +39,7 @@ _RECIPIENT: Fields = {
     "status": _STR,
     "at": _STR,
 }
-_STATUS_ITEM: Fields = {"code": _CODE, "status": _STR, "count": _NUM}
+STATUS_ITEM: Fields = {"code": _CODE, "status": _STR, "count": _NUM}
 
 REQUIRED: Final[Mapping[str, Fields]] = {
     "delivery_report_sms": _BATCH,
@@ -69,6 +69,9 @@ def classify(body: bytes) -> Event:
     type_ = doc.get("type")
     if not isinstance(type_, str):
         raise BadRequest("body has no string field 'type'")
+    if not type_.isascii():
+        # A lone surrogate (\ud800) parses but cannot be encoded into AMQP: escape it.
+        type_ = type_.encode("utf-8", "backslashreplace").decode("utf-8")
     channel = ROUTES.get(type_)
     problem = _problem(type_, doc)
     return Event(type_, channel, problem, dedup_key(type_, doc, body, problem))
@@ -121,7 +124,7 @@ def _statuses_problem(statuses: list[Any]) -> str | None:
     for item in statuses:
         if not isinstance(item, dict):
             return "wrong_kind:statuses[]"
-        problem = missing_or_mistyped(item, _STATUS_ITEM)
+        problem = missing_or_mistyped(item, STATUS_ITEM)
         if problem is not None:
             return problem.replace(":", ":statuses[].", 1)
     return None
@@ -133,11 +136,18 @@ def dedup_key(type_: str, doc: Mapping[str, Any], body: bytes, problem: str | No
     Hashed rather than joined, so that keys carry no phone numbers into headers or logs.
     """
     if problem is None and type_.startswith("mo_"):
-        return _digest(b"mo", orjson.dumps(doc["id"]))
+        return _digest(b"mo", _stable_bytes(doc["id"]))
     if problem is None and type_.startswith("recipient_"):
         stable = [type_, doc["batch_id"], doc["recipient"], doc["code"], doc["at"]]
-        return _digest(b"dr", orjson.dumps(stable))
+        return _digest(b"dr", _stable_bytes(stable))
     return _digest(b"body", body)
+
+
+def _stable_bytes(value: Any) -> bytes:
+    try:
+        return orjson.dumps(value)
+    except TypeError:  # a lone surrogate (\ud800) that only the lenient parser accepts
+        return json.dumps(value).encode()
 
 
 def _digest(kind: bytes, data: bytes) -> str:

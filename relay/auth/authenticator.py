@@ -1,0 +1,137 @@
+"""Build every route's guard from `SecuritySettings`, once, when the app is made."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from aiohttp import web
+from prometheus_client import Counter
+
+from relay.auth.basic import CredentialSet
+from relay.auth.clock import Clock, SystemClock
+from relay.auth.guard import RoutePolicy, guarded, source_gate
+from relay.auth.network import networks
+from relay.auth.oauth import TokenIssuer
+from relay.auth.replay import ReplayCache
+from relay.auth.signature import SignatureVerifier
+from relay.auth.token_endpoint import token_handler
+from relay.config import ConfigError, Secret, SecuritySettings
+from relay.handlers import Handler
+from relay.routing import CHANNEL_PATHS, Channel
+
+CATCH_ALL = "/sms"
+CALLBACK_PATHS = (CATCH_ALL, *CHANNEL_PATHS.values())
+STALE_REASON = "stale_signature"
+
+HandlerFactory = Callable[[Channel | None, str | None], Handler]
+
+
+class Authenticator:
+    """Guards for the callback routes and, with OAuth on, the token endpoint."""
+
+    def __init__(
+        self,
+        settings: SecuritySettings,
+        failures: Counter,
+        max_body_bytes: int,
+        clock: Clock | None = None,
+    ) -> None:
+        """`max_body_bytes` (http.max_body_bytes) applies where no channel limit is set."""
+        _check(settings)
+        self._limits = {
+            Channel.DELIVERY_REPORTS: settings.max_body_bytes_delivery_reports or max_body_bytes,
+            Channel.INBOUND: settings.max_body_bytes_inbound or max_body_bytes,
+        }
+        self._settings = settings
+        self._failures = failures
+        clock = clock or SystemClock()
+        self._allow = networks("allow_cidrs", settings.allow_cidrs)
+        self._proxies = networks("trusted_proxies", settings.trusted_proxies)
+        self._basic = CredentialSet(settings.basic_credentials)
+        self._clients = CredentialSet(settings.oauth_clients)
+        self._issuer = _issuer(settings, clock)
+        self._verifier = _verifier(settings, clock)
+        self._replay = ReplayCache(settings.replay_cache_size, clock)
+
+    @property
+    def client_max_size(self) -> int:
+        """The app-wide body cap: the largest per-channel limit."""
+        return max(self._limits.values())
+
+    def protect(self, path: str, channel: Channel | None, make: HandlerFactory) -> Handler:
+        """The handler for `path`: bare when nothing is configured for it."""
+        policy = self.policy(path, channel)
+        if policy.is_open():
+            return make(channel, None)
+        return guarded(policy, self._failures, make(channel, None), make(channel, STALE_REASON))
+
+    def policy(self, path: str, channel: Channel | None) -> RoutePolicy:
+        s = self._settings
+        return RoutePolicy(
+            route=path,
+            allow=self._allow,
+            proxies=self._proxies,
+            max_body=self._max_body(channel),
+            body_timeout=s.body_timeout_seconds,
+            basic=self._basic if path in s.basic_routes else None,
+            tokens=self._issuer if path in s.oauth_routes else None,
+            signatures=self._verifier if path in s.hmac_routes else None,
+            replay=self._replay,
+            reject_stale=s.hmac_stale == "reject",
+        )
+
+    def add_token_route(self, router: web.UrlDispatcher) -> None:
+        if self._issuer is None:
+            return
+        path = self._settings.oauth_token_path
+        gate = source_gate(RoutePolicy(path, self._allow, self._proxies), self._failures)
+        router.add_post(
+            self._settings.oauth_token_path,
+            token_handler(self._clients, self._issuer, gate, self._failures),
+        )
+
+    def _max_body(self, channel: Channel | None) -> int | None:
+        """The route's own limit, or None where the app-wide cap already is the limit."""
+        if channel is None or self._limits[channel] >= self.client_max_size:
+            return None
+        return self._limits[channel]
+
+
+def _issuer(settings: SecuritySettings, clock: Clock) -> TokenIssuer | None:
+    if not settings.oauth_routes:
+        return None
+    ttl, grace = settings.oauth_token_ttl_seconds, settings.oauth_token_grace_seconds
+    return TokenIssuer(settings.oauth_token_keys, ttl, grace, clock)
+
+
+def _verifier(settings: SecuritySettings, clock: Clock) -> SignatureVerifier | None:
+    if not settings.hmac_routes:
+        return None
+    return SignatureVerifier(settings.hmac_secrets, settings.hmac_tolerance_seconds, clock)
+
+
+def _check(s: SecuritySettings) -> None:
+    """Refuse a configuration that would leave a route open or lock Sinch out."""
+    for key, routes in (
+        ("hmac", s.hmac_routes),
+        ("basic", s.basic_routes),
+        ("oauth", s.oauth_routes),
+    ):
+        unknown = set(routes) - set(CALLBACK_PATHS)
+        if unknown:
+            raise ConfigError(f"security.{key}_routes: unknown path(s) {sorted(unknown)}")
+    _need(s.hmac_routes, s.hmac_secrets, "hmac_secrets")
+    _need(s.basic_routes, s.basic_credentials, "basic_credentials")
+    _need(s.oauth_routes, s.oauth_clients, "oauth_clients")
+    _need(s.oauth_routes, s.oauth_token_keys, "oauth_token_keys")
+    for key, pairs in (
+        ("basic_credentials", s.basic_credentials),
+        ("oauth_clients", s.oauth_clients),
+    ):
+        if any(":" not in p.reveal() for p in pairs):
+            raise ConfigError(f"security.{key}: every entry must be 'name:secret'")
+
+
+def _need(routes: tuple[str, ...], secrets: tuple[Secret, ...], key: str) -> None:
+    if routes and not secrets:
+        raise ConfigError(f"security.{key} (or {key}_file) is required for those routes")

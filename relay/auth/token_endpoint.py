@@ -1,0 +1,53 @@
+"""The token URL Sinch is given for OAuth 2.0 callbacks (client-credentials grant).
+
+Client credentials come as HTTP Basic (RFC 6749, 2.3.1) or as form fields
+(`client_id`/`client_secret`, or `username`/`password`). Errors follow RFC 6749, 5.2.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import orjson
+from aiohttp import web
+from prometheus_client import Counter
+
+from relay.auth.basic import CredentialSet
+from relay.auth.oauth import GRANTS, TokenIssuer, client_pair, known_client
+from relay.handlers import Handler
+from relay.keys import LOG_FIELDS
+
+_MAX_FORM = 4096
+_NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+
+
+def token_handler(
+    clients: CredentialSet,
+    issuer: TokenIssuer,
+    admit: Callable[[web.Request], None],
+    failures: Counter,
+) -> Handler:
+    async def token(request: web.Request) -> web.Response:
+        admit(request)
+        form = b"" if (request.content_length or 0) > _MAX_FORM else await request.read()
+        pair, grant = client_pair(request.headers.get("Authorization"), form)
+        if grant not in GRANTS:
+            return _error(request, failures, 400, "unsupported_grant_type")
+        if not known_client(clients, pair):
+            return _error(request, failures, 401, "invalid_client")
+        body = {"access_token": issuer.issue(), "token_type": "Bearer", "expires_in": issuer.ttl}
+        return web.Response(
+            body=orjson.dumps(body), headers=_NO_STORE, content_type="application/json"
+        )
+
+    return token
+
+
+def _error(request: web.Request, failures: Counter, status: int, error: str) -> web.Response:
+    request[LOG_FIELDS]["auth"] = error
+    failures.labels(request.path, error).inc()
+    headers = dict(_NO_STORE)
+    if status == 401:
+        headers["WWW-Authenticate"] = 'Basic realm="sinch-relay"'
+    body = orjson.dumps({"error": error})
+    return web.Response(status=status, body=body, headers=headers, content_type="application/json")
