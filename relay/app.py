@@ -6,41 +6,48 @@ from collections.abc import AsyncIterator, Callable
 
 from aiohttp import web
 
-from relay import health, middleware
+from relay import asyncapi, health, middleware
+from relay.auth import Authenticator
 from relay.config import Settings
 from relay.handlers import callback_handler
-from relay.keys import LIFECYCLE, METRICS, PUBLISHER, SETTINGS, Lifecycle
+from relay.keys import LIFECYCLE, METRICS, PUBLISHER, SETTINGS, TRACER, Lifecycle
 from relay.metrics import create_metrics
 from relay.publisher import AmqpPublisher, Publisher
 from relay.routing import CHANNEL_PATHS
+from relay.tracing import create_tracer
 
 PublisherFactory = Callable[[Settings], Publisher]
 
 
 def create_app(settings: Settings, publisher: Publisher | None = None) -> web.Application:
     """Build the relay. Without `publisher`, an `AmqpPublisher` is set up and torn down."""
+    metrics = create_metrics()
+    auth = Authenticator(settings.security, metrics.auth_failures, settings.http.max_body_bytes)
     app = web.Application(
-        client_max_size=settings.http.max_body_bytes,
+        client_max_size=auth.client_max_size,
         middlewares=[middleware.canonical_log, middleware.errors],
     )
     app[SETTINGS] = settings
-    app[METRICS] = create_metrics()
+    app[METRICS] = metrics
     app[LIFECYCLE] = Lifecycle()
+    app[TRACER] = create_tracer()
     if publisher is None:
         app.cleanup_ctx.append(_amqp_publisher)
     else:
         app[PUBLISHER] = publisher
-    _add_routes(app)
+    _add_routes(app, auth)
     return app
 
 
-def _add_routes(app: web.Application) -> None:
-    app.router.add_post("/sms", callback_handler(None))
+def _add_routes(app: web.Application, auth: Authenticator) -> None:
+    app.router.add_post("/sms", auth.protect("/sms", None, callback_handler))
     for channel, path in CHANNEL_PATHS.items():
-        app.router.add_post(path, callback_handler(channel))
+        app.router.add_post(path, auth.protect(path, channel, callback_handler))
+    auth.add_token_route(app.router)
     app.router.add_get("/healthz", health.healthz)
     app.router.add_get("/readyz", health.readyz)
     app.router.add_get("/metrics", health.metrics)
+    app.router.add_get("/asyncapi.json", asyncapi.handler)
 
 
 async def _amqp_publisher(app: web.Application) -> AsyncIterator[None]:

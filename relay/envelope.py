@@ -18,6 +18,7 @@ from pamqp.common import FieldTable
 from relay.config import TopologySettings
 from relay.routing import Channel
 from relay.topology import exchange_for
+from relay.tracing import TraceParent, continue_trace
 from relay.validation import MAX_TYPE_BYTES, Event
 
 PERSISTENT = 2
@@ -45,6 +46,7 @@ class Received:
     path: str
     path_channel: Channel | None  # None for the catch-all /sms
     headers: Mapping[str, str]
+    trace: TraceParent | None = None  # the relay's hop; None: derived from `headers`
 
 
 def build(
@@ -85,6 +87,7 @@ def _headers(event: Event, received: Received, forward: tuple[str, ...]) -> Fiel
         headers["x-sinch-type"] = event.type[:1024]
     if is_misrouted(event, received):
         headers["x-misrouted"] = True
+    headers.update((received.trace or continue_trace(received.headers)).headers())
     for name in forward:
         value = received.headers.get(name)
         if value is not None and name.lower() not in _NEVER_FORWARD and not _is_signature(name):

@@ -6,6 +6,7 @@ request -> validation -> envelope -> publisher -> response; errors are raised as
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Awaitable, Callable
 
@@ -13,7 +14,7 @@ from aiohttp import web
 
 from relay import envelope
 from relay.errors import ShuttingDown
-from relay.keys import LIFECYCLE, LOG_FIELDS, METRICS, PUBLISHER, REQUEST_ID, SETTINGS
+from relay.keys import LIFECYCLE, LOG_FIELDS, METRICS, PUBLISHER, REQUEST_ID, SETTINGS, TRACER
 from relay.routing import Channel
 from relay.validation import Event, classify
 
@@ -22,22 +23,30 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 ACCEPTED = b'{"status":"accepted"}'
 
 
-def callback_handler(path_channel: Channel | None) -> Handler:
-    """A handler for one URL; `path_channel` is what that URL promises (None: any)."""
+def callback_handler(path_channel: Channel | None, unrouted_reason: str | None = None) -> Handler:
+    """A handler for one URL; `path_channel` is what that URL promises (None: any).
+
+    With `unrouted_reason`, every callback goes to the unrouted exchange with that reason
+    (edge security uses it to quarantine what it must neither drop nor trust).
+    """
 
     async def handle(request: web.Request) -> web.Response:
         if request.app[LIFECYCLE].draining:
             raise ShuttingDown("relay is shutting down")
         body = await request.read()
         event = classify(body)
-        received = envelope.Received(
-            request[REQUEST_ID], request.path, path_channel, request.headers
-        )
-        message = _envelope(request, event, body, received)
-        _note(request, event, message, envelope.is_misrouted(event, received))
-        started = time.perf_counter()
-        await request.app[PUBLISHER].publish(message)
-        request.app[METRICS].publish_seconds.observe(time.perf_counter() - started)
+        if unrouted_reason is not None:
+            event = dataclasses.replace(event, problem=unrouted_reason)
+        with request.app[TRACER].callback_span(request.headers, f"POST {request.path}") as trace:
+            request[LOG_FIELDS]["trace_id"] = trace.trace_id
+            received = envelope.Received(
+                request[REQUEST_ID], request.path, path_channel, request.headers, trace
+            )
+            message = _envelope(request, event, body, received)
+            _note(request, event, message, envelope.is_misrouted(event, received))
+            started = time.perf_counter()
+            await request.app[PUBLISHER].publish(message)
+            request.app[METRICS].publish_seconds.observe(time.perf_counter() - started)
         return web.Response(body=ACCEPTED, content_type="application/json")
 
     return handle

@@ -10,6 +10,7 @@ from aiohttp import web
 from relay.config import Settings
 from relay.metrics import Metrics
 from relay.publisher import Publisher
+from relay.tracing import Tracer
 
 
 @dataclasses.dataclass(slots=True)
@@ -23,9 +24,9 @@ SETTINGS = web.AppKey("settings", Settings)
 PUBLISHER = web.AppKey("publisher", Publisher)
 METRICS = web.AppKey("metrics", Metrics)
 LIFECYCLE = web.AppKey("lifecycle", Lifecycle)
+TRACER = web.AppKey("tracer", Tracer)
 
 # Per-request: fields the handler adds to the one canonical log line.
-LOG_FIELDS = "relay.log_fields"
-REQUEST_ID = "relay.request_id"
-
 LogFields = dict[str, Any]
+LOG_FIELDS = web.RequestKey("log_fields", LogFields)
+REQUEST_ID = web.RequestKey("request_id", str)

@@ -28,6 +28,7 @@ class Supervisor:
         self._count = workers
         self._children: list[subprocess.Popen[bytes]] = []
         self._stopping = False
+        self._signal = 0
 
     def run(self) -> int:
         """Start the workers and keep them running until a signal; return an exit code."""
@@ -46,18 +47,18 @@ class Supervisor:
 
     def _restart_dead(self) -> None:
         for index, child in enumerate(self._children):
-            if child.poll() is not None and not self._stopping:
-                log.error(
-                    "supervisor.worker_died",
-                    worker=index,
-                    pid=child.pid,
-                    exit_code=child.returncode,
-                )
-                time.sleep(_RESTART_PAUSE)
+            if child.poll() is None or self._stopping:
+                continue
+            log.error(
+                "supervisor.worker_died", worker=index, pid=child.pid, exit_code=child.returncode
+            )
+            time.sleep(_RESTART_PAUSE)
+            if not self._stopping:
                 self._children[index] = self._spawn(index)
 
     def _on_signal(self, signum: int, _: FrameType | None) -> None:
         self._stopping = True
+        self._signal = signum
         for child in self._children:
             if child.poll() is None:
                 child.send_signal(signum)
@@ -65,4 +66,5 @@ class Supervisor:
     def _wait_all(self) -> int:
         codes = [child.wait() for child in self._children]
         log.info("supervisor.stopped", exit_codes=codes)
-        return 0 if all(code == 0 for code in codes) else 1
+        # A worker still starting when the signal came dies of it: nothing was in flight.
+        return 0 if all(code in (0, -self._signal) for code in codes) else 1

@@ -1,0 +1,48 @@
+"""The operator subcommands of `relay` besides `serve`; each one's logic lives in its module.
+
+relay simulate --url URL [--rate R] [--count N] [--secret S] [--concurrency C]
+relay asyncapi                 print the AsyncAPI document of the AMQP side
+relay topology declare|check   create or verify the exchanges and the unrouted queue
+relay config --reference       print the settings reference table (Markdown)
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from relay.config import Settings
+
+Subparsers = Any  # argparse's _SubParsersAction is private
+
+
+def add_commands(sub: Subparsers) -> None:
+    """Register every operator subcommand on the `relay` parser."""
+    from relay import config_reference, simulate, topology_cli
+
+    sim = sub.add_parser("simulate", help="send realistic Sinch callbacks to a relay")
+    simulate.add_arguments(sim)
+    sim.set_defaults(run=lambda args, _: simulate.run(args))
+    doc = _with_config(sub.add_parser("asyncapi", help="print the AMQP side as AsyncAPI 2.6"))
+    doc.set_defaults(run=_print_asyncapi)
+    topo = _with_config(sub.add_parser("topology", help="declare or check the AMQP topology"))
+    topology_cli.add_arguments(topo)
+    topo.set_defaults(run=topology_cli.run)
+    ref = sub.add_parser("config", help="print the configuration reference")
+    config_reference.add_arguments(ref)
+    ref.set_defaults(run=lambda args, _: config_reference.run(args))
+
+
+def _with_config(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    parser.add_argument("--config", type=Path, help="TOML settings (as for `relay serve`)")
+    return parser
+
+
+def _print_asyncapi(_: argparse.Namespace, settings: Settings) -> int:
+    from relay import asyncapi
+
+    sys.stdout.buffer.write(asyncapi.render(settings) + b"\n")
+    sys.stdout.flush()
+    return 0

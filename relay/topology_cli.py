@@ -1,0 +1,97 @@
+"""`relay topology declare|check`: create or verify the relay's exchanges without serving.
+
+`declare` creates (idempotently) the unrouted exchange and queue and both channel
+exchanges, and with `--bind-example QUEUE` a durable quorum queue bound to every known
+callback type, as a downstream service would. `check` only looks, and exits 1 with
+the name of what is missing. Exit code 2: the broker could not be reached.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from typing import TextIO
+
+import aio_pika
+from aio_pika.abc import AbstractChannel, AbstractConnection
+
+from relay import topology
+from relay.config import AmqpSettings, Settings, TopologySettings
+from relay.routing import ROUTES
+from relay.topology import TopologyMissing, exchange_for
+
+EXIT_MISSING = 1
+EXIT_UNREACHABLE = 2
+
+
+async def declare(channel: AbstractChannel, names: TopologySettings, example: str | None) -> str:
+    """Declare the topology (and the example queue); a one-line report."""
+    await topology.declare(channel, names)
+    if example is None:
+        return f"declared {names.delivery_reports}, {names.inbound}, {names.unrouted}"
+    await bind_example(channel, names, example)
+    return f"declared the topology and queue {example} bound to {len(ROUTES)} types"
+
+
+async def bind_example(channel: AbstractChannel, names: TopologySettings, queue: str) -> None:
+    """A durable quorum queue bound to each known type on its channel's exchange."""
+    declared = await channel.declare_queue(
+        queue, durable=True, arguments={"x-queue-type": "quorum"}
+    )
+    for type_, which in ROUTES.items():
+        await declared.bind(exchange_for(names, which), routing_key=type_)
+
+
+async def command(settings: Settings, action: str, example: str | None, out: TextIO) -> int:
+    """Run one action against the first reachable broker; return the exit code."""
+    try:
+        connection = await _connect(settings.amqp)
+    except Exception as exc:  # never print the exception: it may hold the URL
+        print(
+            f"relay topology: cannot reach the broker ({exc.__class__.__name__})", file=sys.stderr
+        )
+        return EXIT_UNREACHABLE
+    async with connection:
+        channel = await connection.channel()
+        try:
+            if action == "check":
+                await topology.check(channel, settings.topology)
+                print("topology ok", file=out)
+                return 0
+            print(await declare(channel, settings.topology, example), file=out)
+            return 0
+        except TopologyMissing as exc:
+            print(f"relay topology: check failed: {exc}", file=sys.stderr)
+            return EXIT_MISSING
+
+
+async def _connect(amqp: AmqpSettings) -> AbstractConnection:
+    error: Exception = ConnectionError("no broker address")
+    for address in amqp.addresses():
+        try:
+            return await aio_pika.connect(
+                address.reveal(),
+                timeout=amqp.connect_timeout,
+                client_properties={"connection_name": f"{amqp.connection_name}-topology"},
+            )
+        except Exception as exc:
+            error = exc
+    raise error
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("action", choices=("declare", "check"))
+    parser.add_argument(
+        "--bind-example",
+        metavar="QUEUE",
+        help="declare: also create QUEUE bound to every callback type",
+    )
+
+
+def run(args: argparse.Namespace, settings: Settings) -> int:
+    if args.bind_example and args.action != "declare":
+        print("relay topology: --bind-example only goes with declare", file=sys.stderr)
+        return EXIT_UNREACHABLE
+    out = sys.stdout
+    return asyncio.run(command(settings, args.action, args.bind_example, out))

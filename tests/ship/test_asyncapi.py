@@ -1,0 +1,160 @@
+"""The AsyncAPI document: built from the routing tables, served, and true to the broker.
+
+The broker check declares the topology under unique names with relay.topology.declare,
+then re-declares every exchange and the unrouted queue exactly as the document describes
+them: RabbitMQ answers PRECONDITION_FAILED unless type, durability, auto-delete and
+arguments all match what exists, so the broker itself compares the two.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import aio_pika
+import aiormq
+import pytest
+from aio_pika.abc import AbstractChannel, AbstractConnection
+from aiohttp.test_utils import TestClient
+
+from relay import asyncapi, topology
+from relay.app import create_app
+from relay.config import HttpSettings, Settings, TopologySettings
+from relay.routing import ROUTES
+from relay.validation import REQUIRED
+from tests.fakes import FakePublisher
+
+ClientFactory = Callable[..., Awaitable[TestClient]]  # type: ignore[type-arg]
+
+
+def _names() -> TopologySettings:
+    tag = uuid.uuid4().hex[:8]
+    return TopologySettings(
+        delivery_reports=f"test.asyncapi.{tag}.dr",
+        inbound=f"test.asyncapi.{tag}.mo",
+        unrouted=f"test.asyncapi.{tag}.unrouted",
+        unrouted_queue_type="classic",
+    )
+
+
+def test_every_type_has_a_channel_on_its_exchange() -> None:
+    """One channel per routing-table type, bound by routing key on its channel's exchange."""
+    names = _names()
+    doc = asyncapi.document(Settings(topology=names))
+    assert doc["asyncapi"] == "2.6.0"
+    for type_ in ROUTES:
+        channel = next(v for k, v in doc["channels"].items() if k.endswith(f"/{type_}"))
+        binding = channel["bindings"]["amqp"]
+        assert binding["is"] == "routingKey"
+        assert binding["exchange"]["x-arguments"] == {"alternate-exchange": names.unrouted}
+    assert names.unrouted in doc["channels"]
+
+
+@pytest.mark.parametrize("type_", sorted(REQUIRED))
+def test_payload_schemas_require_the_validated_fields(type_: str) -> None:
+    """Each payload schema requires exactly `type` plus the validator's required fields."""
+    schema = asyncapi.document(Settings())["components"]["schemas"][type_]
+    assert set(schema["required"]) == {"type", *REQUIRED[type_]}
+    assert schema["properties"]["type"]["const"] == type_
+    assert schema["additionalProperties"] is True
+
+
+def test_headers_list_relay_headers_and_forwarded_ones() -> None:
+    """Headers: dedup key, request id, trace context, misrouted flag, each http-* copy."""
+    settings = Settings(http=HttpSettings(forward_headers=("user-agent", "X-Custom")))
+    schemas = asyncapi.document(settings)["components"]["schemas"]
+    headers = schemas["RelayHeaders"]["properties"]
+    assert {"x-dedup-key", "x-request-id", "traceparent", "x-misrouted"} <= headers.keys()
+    assert {"http-user-agent", "http-x-custom"} <= headers.keys()
+    assert "x-unrouted-reason" in schemas["UnroutedHeaders"]["properties"]
+
+
+async def test_served_at_asyncapi_json(aiohttp_client: ClientFactory) -> None:
+    """GET /asyncapi.json returns the same document as `relay asyncapi`."""
+    settings = Settings(topology=_names())
+    client = await aiohttp_client(create_app(settings, FakePublisher()))
+    response = await client.get("/asyncapi.json")
+    assert response.status == 200
+    assert await response.json() == asyncapi.document(settings)
+
+
+@pytest.fixture
+async def connection(amqp_url: str) -> AsyncIterator[AbstractConnection]:
+    connection = await aio_pika.connect(amqp_url)
+    async with connection:
+        yield connection
+
+
+@pytest.fixture
+async def declared(connection: AbstractConnection) -> AsyncIterator[TopologySettings]:
+    """The relay's topology declared under unique names, deleted afterwards."""
+    names = _names()
+    channel = await connection.channel()
+    await topology.declare(channel, names)
+    yield names
+    cleanup = await connection.channel()
+    await cleanup.queue_delete(names.unrouted)
+    for name in (names.delivery_reports, names.inbound, names.unrouted):
+        await cleanup.exchange_delete(name)
+
+
+async def _redeclare_exchange(channel: AbstractChannel, spec: dict[str, Any]) -> None:
+    await channel.declare_exchange(
+        spec["name"],
+        aio_pika.ExchangeType(spec["type"]),
+        durable=spec["durable"],
+        auto_delete=spec["autoDelete"],
+        arguments=spec["x-arguments"],
+    )
+
+
+@pytest.mark.integration
+async def test_document_matches_the_declared_topology(
+    connection: AbstractConnection, declared: TopologySettings
+) -> None:
+    """Every exchange and the unrouted queue, as documented, are equivalent on the broker."""
+    channel = await connection.channel()
+    documented = asyncapi.exchanges(declared)
+    assert set(documented) == {declared.delivery_reports, declared.inbound, declared.unrouted}
+    for spec in documented.values():
+        await _redeclare_exchange(channel, spec)
+    doc = asyncapi.document(Settings(topology=declared))
+    queue = doc["channels"][declared.unrouted]["bindings"]["amqp"]["queue"]
+    await channel.declare_queue(
+        queue["name"], durable=queue["durable"], arguments=queue["x-arguments"]
+    )
+
+
+@pytest.mark.integration
+async def test_a_wrong_document_would_be_caught(
+    connection: AbstractConnection, declared: TopologySettings
+) -> None:
+    """The comparison can fail: a differing argument is refused by the broker."""
+    spec = asyncapi.exchanges(declared)[declared.inbound]
+    wrong = {**spec, "x-arguments": {"alternate-exchange": "elsewhere"}}
+    channel = await connection.channel()
+    with pytest.raises(aiormq.exceptions.ChannelPreconditionFailed):
+        await _redeclare_exchange(channel, wrong)
+
+
+@pytest.mark.integration
+async def test_documented_routing_keys_route(
+    connection: AbstractConnection, declared: TopologySettings
+) -> None:
+    """A queue bound with each channel's documented exchange and key gets that type."""
+    doc = asyncapi.document(Settings(topology=declared))
+    channel = await connection.channel()
+    queue = await channel.declare_queue(exclusive=True)
+    for name, spec in doc["channels"].items():
+        if name == declared.unrouted:
+            continue
+        exchange = spec["bindings"]["amqp"]["exchange"]["name"]
+        key = name.rsplit("/", 1)[1]
+        await queue.bind(exchange, routing_key=key)
+        published = await channel.get_exchange(exchange)
+        await published.publish(aio_pika.Message(b"{}", type=key), routing_key=key)
+        message = await queue.get(timeout=5)
+        assert message is not None
+        assert message.type == key
+        await message.ack()

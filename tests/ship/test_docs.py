@@ -1,0 +1,58 @@
+"""docs/operations.md cannot drift: its generated tables are compared with the code."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+
+from prometheus_client.metrics_core import Metric
+
+from relay import config_reference
+from relay.metrics import create_metrics
+from tests.ship.dockerfile import ROOT
+
+OPERATIONS = (ROOT / "docs" / "operations.md").read_text(encoding="utf-8")
+
+
+def test_configuration_table_is_the_generated_one() -> None:
+    """The reference table equals `relay config --reference` (regenerate it if this fails)."""
+    assert config_reference.extract(OPERATIONS) == config_reference.block()
+
+
+def test_every_setting_is_described() -> None:
+    """Each field of the settings dataclasses has a description, and none is stale."""
+    assert config_reference.undescribed() == []
+    keys = {row.key for row in config_reference.rows()}
+    assert set(config_reference.DESCRIPTIONS) - keys == set()
+
+
+def test_every_setting_has_a_row_with_its_variable() -> None:
+    """The table names RELAY_<SECTION>_<KEY> for each setting, e.g. RELAY_AMQP_URL."""
+    table = config_reference.table()
+    assert "| `amqp.url` | `RELAY_AMQP_URL` |" in table
+    assert len(table.splitlines()) == 2 + len(list(config_reference.rows()))
+
+
+def test_cli_prints_the_reference() -> None:
+    """`relay config --reference` prints the same block."""
+    result = subprocess.run(
+        [sys.executable, "-m", "relay", "config", "--reference"],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
+    )
+    assert result.stdout.strip() == config_reference.block()
+
+
+def _exposed(metric: Metric) -> str:
+    return metric.name + "_total" if metric.type == "counter" else metric.name
+
+
+def test_metrics_table_lists_exactly_the_relay_metrics() -> None:
+    """Every metric in the docs' table exists on /metrics, and every relay metric is listed."""
+    section = OPERATIONS.split("<!-- metrics:start -->")[1].split("<!-- metrics:end -->")[0]
+    documented = set(re.findall(r"`(relay_[a-z_]+)`", section))
+    exposed = {_exposed(m) for m in create_metrics().registry.collect()}
+    assert documented == exposed

@@ -1,0 +1,104 @@
+"""`relay topology declare|check` against a real broker, under unique exchange names."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+import uuid
+from collections.abc import AsyncIterator
+
+import aio_pika
+import pytest
+
+from relay.config import TopologySettings
+from relay.routing import ROUTES
+from relay.topology import exchange_for
+
+pytestmark = pytest.mark.integration
+
+
+def _env(amqp_url: str, tag: str) -> dict[str, str]:
+    return {
+        **os.environ,
+        "RELAY_AMQP_URL": amqp_url,
+        "RELAY_TOPOLOGY_DELIVERY_REPORTS": f"test.topo.{tag}.dr",
+        "RELAY_TOPOLOGY_INBOUND": f"test.topo.{tag}.mo",
+        "RELAY_TOPOLOGY_UNROUTED": f"test.topo.{tag}.unrouted",
+        "RELAY_TOPOLOGY_UNROUTED_QUEUE_TYPE": "classic",
+    }
+
+
+async def _relay(env: dict[str, str], *args: str) -> tuple[int, str, str]:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "relay",
+        "topology",
+        *args,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(process.communicate(), 30)
+    assert process.returncode is not None
+    return process.returncode, out.decode(), err.decode()
+
+
+@pytest.fixture
+async def tag(amqp_url: str) -> AsyncIterator[str]:
+    """A unique name prefix; whatever the commands created under it is deleted afterwards."""
+    tag = uuid.uuid4().hex[:8]
+    yield tag
+    async with await aio_pika.connect(amqp_url) as connection:
+        for queue in (f"test.topo.{tag}.unrouted", f"test.topo.{tag}.example"):
+            channel = await connection.channel()
+            await channel.queue_delete(queue)
+        for suffix in ("dr", "mo", "unrouted"):
+            channel = await connection.channel()
+            await channel.exchange_delete(f"test.topo.{tag}.{suffix}")
+
+
+async def test_check_fails_before_declare_and_passes_after(amqp_url: str, tag: str) -> None:
+    """check exits 1 naming what is missing; declare creates it; then check exits 0."""
+    env = _env(amqp_url, tag)
+    code, _, err = await _relay(env, "check")
+    assert code == 1
+    assert f"test.topo.{tag}.unrouted" in err
+    assert "does not exist" in err
+    code, out, _ = await _relay(env, "declare")
+    assert code == 0
+    assert "declared" in out
+    code, out, _ = await _relay(env, "check")
+    assert (code, out.strip()) == (0, "topology ok")
+
+
+async def test_bind_example_receives_every_type(amqp_url: str, tag: str) -> None:
+    """--bind-example QUEUE binds a queue that gets each callback type from its exchange."""
+    env = _env(amqp_url, tag)
+    code, _, err = await _relay(env, "declare", "--bind-example", f"test.topo.{tag}.example")
+    assert code == 0, err
+    names = TopologySettings(delivery_reports=f"test.topo.{tag}.dr", inbound=f"test.topo.{tag}.mo")
+    async with await aio_pika.connect(amqp_url) as connection:
+        channel = await connection.channel()
+        for type_, which in ROUTES.items():
+            exchange = await channel.get_exchange(exchange_for(names, which))
+            await exchange.publish(aio_pika.Message(b"{}", type=type_), routing_key=type_)
+        queue = await channel.get_queue(f"test.topo.{tag}.example")
+        received: list[str] = []
+        for _ in ROUTES:
+            message = await queue.get(timeout=5)
+            assert message is not None
+            received.append(str(message.type))
+            await message.ack()
+    assert sorted(received) == sorted(ROUTES)
+
+
+async def test_unreachable_broker_exits_2_without_the_url(tag: str) -> None:
+    """No broker: exit code 2 and a message that does not echo the URL's password."""
+    env = _env("amqp://guest:hunter2@127.0.0.1:1/", tag)
+    env["RELAY_AMQP_CONNECT_TIMEOUT"] = "2"
+    code, out, err = await _relay(env, "check")
+    assert code == 2
+    assert "cannot reach the broker" in err
+    assert "hunter2" not in out + err
