@@ -61,7 +61,7 @@ async def test_workers_share_the_port_restart_after_a_crash_and_drain_on_sigterm
         assert len(workers) == 2
         queue = await bind_all(channel, names)
         os.kill(workers[0], signal.SIGKILL)
-        await asyncio.sleep(2.0)  # the supervisor notices and starts a replacement
+        await asyncio.sleep(3.0)  # the supervisor notices and starts a replacement
         assert len(_children(process.pid)) == 2
         assert workers[0] not in _children(process.pid)
         await _wait_ready(base)
