@@ -50,19 +50,23 @@ class WorkerSettings:
     max_attempts: int = 6
     delivery_limit: int = 50
     shutdown_timeout: float = 10.0
+    settle_grace: float = 0.3
     store_url: Secret = Secret(DEFAULT_STORE_URL)
     sqlite_synchronous: Literal["FULL", "NORMAL"] = "FULL"
     http_port: int = 0
     http_host: str = "127.0.0.1"
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     log_format: Literal["auto", "json", "console"] = "auto"
-    topology: TopologySettings = TopologySettings()
+    exchange: str = ""
+    unrouted_exchange: str = TopologySettings().unrouted
 
     @property
-    def exchange(self) -> str:
+    def topology(self) -> TopologySettings:
+        """The relay's names, with this worker's exchange in its channel's place."""
+        names = TopologySettings(unrouted=self.unrouted_exchange)
         if self.kind is WorkerKind.DELIVERY_REPORTS:
-            return self.topology.delivery_reports
-        return self.topology.inbound
+            return dataclasses.replace(names, delivery_reports=self.exchange)
+        return dataclasses.replace(names, inbound=self.exchange)
 
 
 def defaults_for(kind: WorkerKind) -> WorkerSettings:
@@ -73,7 +77,13 @@ def defaults_for(kind: WorkerKind) -> WorkerSettings:
         connection_name=f"sinch-consumer-{kind.value}",
         queue=f"sinch.consumers.{name}",
         binding_keys=types_of(kind.channel),
+        exchange=_relay_exchange(kind),
     )
+
+
+def _relay_exchange(kind: WorkerKind) -> str:
+    names = TopologySettings()
+    return names.delivery_reports if kind is WorkerKind.DELIVERY_REPORTS else names.inbound
 
 
 def env_var(field: str) -> str:
@@ -88,7 +98,7 @@ def load_settings(kind: WorkerKind, environ: Mapping[str, str] | None = None) ->
     changes = {
         f.name: _parse(env_var(f.name), hints[f.name], env[env_var(f.name)])
         for f in dataclasses.fields(WorkerSettings)
-        if f.name not in ("kind", "topology") and env_var(f.name) in env
+        if f.name != "kind" and env_var(f.name) in env
     }
     settings = dataclasses.replace(base, **changes)
     _validate(settings)
@@ -103,8 +113,10 @@ def _validate(s: WorkerSettings) -> None:
         "retry_delays": bool(s.retry_delays) and all(d > 0 for d in s.retry_delays),
         "max_attempts": s.max_attempts >= 1,
         "shutdown_timeout": s.shutdown_timeout >= 0,
+        "settle_grace": s.settle_grace >= 0,
         "queue": bool(s.queue),
         "binding_keys": bool(s.binding_keys),
+        "exchange": bool(s.exchange),
     }
     for field, ok in checks.items():
         if not ok:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 
-class Retry(Exception):  # noqa: N818 - a verb reads better at the raise site
+class Retry(Exception):
     """Try this message again later, after `delay` seconds (None: the worker's backoff)."""
 
     def __init__(self, reason: str = "retry requested", delay: float | None = None) -> None:
@@ -12,7 +12,7 @@ class Retry(Exception):  # noqa: N818 - a verb reads better at the raise site
         self.delay = delay
 
 
-class Reject(Exception):  # noqa: N818
+class Reject(Exception):
     """This message can never succeed: send it to the dead-letter queue with `reason`."""
 
     def __init__(self, reason: str) -> None:

@@ -24,7 +24,9 @@ class RetryPolicy:
     delays: tuple[float, ...]
     max_attempts: int
 
-    def after_failure(self, attempt: int, reason: str, delay: float | None) -> RetryLater | DeadLetter:
+    def after_failure(
+        self, attempt: int, reason: str, delay: float | None
+    ) -> RetryLater | DeadLetter:
         """What to do with a message whose `attempt`-th try asked to be retried."""
         if attempt >= self.max_attempts:
             return DeadLetter(f"retries exhausted after {attempt} attempts: {reason}")

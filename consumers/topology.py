@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from aio_pika import ExchangeType
-from aio_pika.abc import AbstractChannel, AbstractQueue
+from aio_pika.abc import AbstractChannel, AbstractExchange, AbstractQueue
 
 from consumers.config import WorkerSettings
 from consumers.policy import dead_letter_names, retry_queue_name
@@ -66,11 +66,17 @@ async def declare(channel: AbstractChannel, settings: WorkerSettings) -> Abstrac
     return queue
 
 
-async def _bind(channel: AbstractChannel, queue: AbstractQueue, settings: WorkerSettings) -> None:
+async def declare_relay_exchange(
+    channel: AbstractChannel, settings: WorkerSettings
+) -> AbstractExchange:
+    """The relay's exchange: declared exactly as the relay does, or only checked to exist."""
     if settings.declare_exchange:
-        exchange = await declare_channel_exchange(channel, settings.topology, settings.kind.channel)
-    else:
-        exchange = await channel.get_exchange(settings.exchange, ensure=True)
+        return await declare_channel_exchange(channel, settings.topology, settings.kind.channel)
+    return await channel.get_exchange(settings.exchange, ensure=True)
+
+
+async def _bind(channel: AbstractChannel, queue: AbstractQueue, settings: WorkerSettings) -> None:
+    exchange = await declare_relay_exchange(channel, settings)
     for key in settings.binding_keys:
         await queue.bind(exchange, routing_key=key)
 

@@ -46,10 +46,11 @@ UPSERT_STATUS = """INSERT INTO recipient_status
       code = excluded.code, is_final = excluded.is_final, at = excluded.at,
       at_us = excluded.at_us, type = excluded.type, client_reference = excluded.client_reference
     WHERE excluded.is_final > recipient_status.is_final
-       OR (excluded.is_final = recipient_status.is_final AND excluded.at_us > recipient_status.at_us)"""
+       OR (excluded.is_final = recipient_status.is_final
+           AND excluded.at_us > recipient_status.at_us)"""
 
-UPSERT_BATCH = """INSERT INTO batch_report (batch_id, type, total_message_count, final_count, counts)
-    VALUES (?, ?, ?, ?, ?)
+UPSERT_BATCH = """INSERT INTO batch_report
+    (batch_id, type, total_message_count, final_count, counts) VALUES (?, ?, ?, ?, ?)
     ON CONFLICT (batch_id) DO UPDATE SET type = excluded.type,
       total_message_count = excluded.total_message_count,
       final_count = excluded.final_count, counts = excluded.counts

@@ -1,0 +1,36 @@
+"""Prometheus metrics of one worker, on its own registry (no process-wide globals)."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+
+OUTCOMES = ("applied", "duplicate", "retried", "dead_lettered", "requeued")
+
+
+class Metrics:
+    def __init__(self, queue: str) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        self._messages = Counter(
+            "consumer_messages",
+            "Messages settled by the worker, by outcome.",
+            ["queue", "outcome"],
+            registry=self.registry,
+        )
+        self._batch = Histogram(
+            "consumer_batch_seconds",
+            "Time to handle, store and settle one batch.",
+            ["queue"],
+            registry=self.registry,
+        )
+        self._counters = {o: self._messages.labels(queue, o) for o in OUTCOMES}
+        self._batch_seconds = self._batch.labels(queue)
+
+    def count(self, outcome: str, n: int = 1) -> None:
+        if n:
+            self._counters[outcome].inc(n)
+
+    def observe_batch(self, seconds: float) -> None:
+        self._batch_seconds.observe(seconds)
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)

@@ -1,0 +1,113 @@
+"""SQLite store: one connection in WAL mode, driven from a single dedicated thread.
+
+A whole batch is one `BEGIN IMMEDIATE ... COMMIT` in one hop to the thread, so the
+per-message cost is a few statements, and durability (synchronous=FULL by default)
+costs one fsync per batch.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
+
+from consumers.model import BatchReport, InboundMessage, Keyed, RecipientReport
+from consumers.store import sql
+from consumers.store.protocol import OptOut
+
+T = TypeVar("T")
+
+
+class SqliteStore:
+    def __init__(self, path: str, synchronous: str = "FULL") -> None:
+        self._path = path
+        self._synchronous = synchronous
+        self._executor: ThreadPoolExecutor | None = None
+        self._db: sqlite3.Connection | None = None
+
+    async def open(self) -> None:
+        self._executor = ThreadPoolExecutor(1, thread_name_prefix="sqlite-store")
+        await self._run(self._connect)
+
+    async def close(self) -> None:
+        if self._executor is None:
+            return
+        await self._run(self._disconnect)
+        self._executor.shutdown(wait=True)
+        self._executor = None
+
+    async def ping(self) -> None:
+        await self._run(lambda: self._conn().execute("SELECT 1").fetchone())
+
+    async def apply(self, consumer: str, items: Sequence[Keyed]) -> list[bool]:
+        return await self._run(lambda: self._apply(consumer, items))
+
+    async def recipient_statuses(self, batch_id: str) -> list[RecipientReport]:
+        rows = await self._fetch(sql.SELECT_STATUSES, (batch_id,))
+        return [sql.status_from_row(r) for r in rows]
+
+    async def batch_report(self, batch_id: str) -> BatchReport | None:
+        rows = await self._fetch(sql.SELECT_BATCH, (batch_id,))
+        return sql.batch_from_row(rows[0]) if rows else None
+
+    async def inbound_message(self, message_id: str) -> InboundMessage | None:
+        rows = await self._fetch(sql.SELECT_INBOUND, (message_id,))
+        return sql.inbound_from_row(rows[0]) if rows else None
+
+    async def opt_outs(self, our_number: str | None = None) -> list[OptOut]:
+        rows = await self._fetch(sql.SELECT_OPT_OUTS, (our_number or "", our_number or ""))
+        return [OptOut(*r) for r in rows]
+
+    async def is_opted_out(self, sender: str, our_number: str) -> bool:
+        rows = await self._fetch(sql.SELECT_OPTED_OUT, (sender, our_number))
+        return bool(rows and rows[0][0])
+
+    async def _run(self, fn: Callable[[], T]) -> T:
+        if self._executor is None:
+            raise RuntimeError("store is not open")
+        return await asyncio.get_running_loop().run_in_executor(self._executor, fn)
+
+    async def _fetch(self, query: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
+        return await self._run(lambda: self._conn().execute(query, params).fetchall())
+
+    def _conn(self) -> sqlite3.Connection:
+        if self._db is None:
+            raise RuntimeError("store is not open")
+        return self._db
+
+    def _connect(self) -> None:
+        db = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
+        db.execute("PRAGMA busy_timeout = 10000")
+        db.execute("PRAGMA journal_mode = WAL")
+        db.execute(f"PRAGMA synchronous = {self._synchronous}")
+        for statement in sql.SCHEMA:
+            db.execute(statement)
+        self._db = db
+
+    def _disconnect(self) -> None:
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+
+    def _apply(self, consumer: str, items: Sequence[Keyed]) -> list[bool]:
+        db = self._conn()
+        now = time.time_ns() // 1000
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            applied = [self._apply_one(db, consumer, item, now) for item in items]
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        return applied
+
+    @staticmethod
+    def _apply_one(db: sqlite3.Connection, consumer: str, item: Keyed, now: int) -> bool:
+        if db.execute(sql.MARK_PROCESSED, (consumer, item.key, now)).rowcount != 1:
+            return False
+        for query, params in sql.statements(item.effect):
+            db.execute(query, params)
+        return True
