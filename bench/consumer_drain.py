@@ -14,6 +14,7 @@ import random
 import sqlite3
 import sys
 import time
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -146,7 +147,9 @@ async def _prefill(ctx: phases.Context, channel: Channel, n: int) -> None:
 
 
 def _envelope(ctx: phases.Context, cb: Callback) -> envelope.Outgoing:
-    received = envelope.Received(f"bench-{id(cb)}", cb.path, ROUTES[cb.type], {})
+    received = envelope.Received(
+        f"bench-{id(cb)}", uuid.uuid4().hex, cb.path, ROUTES[cb.type], {}
+    )
     return envelope.build(classify(cb.body), cb.body, received, ctx.names.topology(), ())
 
 

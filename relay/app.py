@@ -10,7 +10,8 @@ from relay import asyncapi, health, middleware
 from relay.auth import Authenticator
 from relay.config import Settings
 from relay.handlers import callback_handler
-from relay.keys import LIFECYCLE, METRICS, PUBLISHER, SETTINGS, TRACER, Lifecycle
+from relay.ids import IdSource
+from relay.keys import IDS, LIFECYCLE, METRICS, PUBLISHER, SETTINGS, TRACER, Lifecycle
 from relay.metrics import create_metrics
 from relay.publisher import AmqpPublisher, Publisher
 from relay.routing import CHANNEL_PATHS
@@ -30,6 +31,7 @@ def create_app(settings: Settings, publisher: Publisher | None = None) -> web.Ap
     app[SETTINGS] = settings
     app[METRICS] = metrics
     app[LIFECYCLE] = Lifecycle()
+    app[IDS] = IdSource()
     app[TRACER] = create_tracer()
     if publisher is None:
         app.cleanup_ctx.append(_amqp_publisher)

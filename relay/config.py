@@ -69,6 +69,9 @@ class AmqpSettings:
     connection_name: str = "sinch-relay"
     confirm_timeout: float = dataclasses.field(default=3.0, metadata=_min(0.001))
     max_in_flight: int = dataclasses.field(default=4096, metadata=_min(1))
+    # Confirm channels on the one connection, used round-robin: the broker runs each
+    # channel in its own process, so more than one spreads its work over cores.
+    channels: int = dataclasses.field(default=1, metadata=_min(1))
     reconnect_interval: float = dataclasses.field(default=1.0, metadata=_min(0.01))
     connect_timeout: float = dataclasses.field(default=5.0, metadata=_min(0.01))
     heartbeat: int = dataclasses.field(default=30, metadata=_min(0))

@@ -29,6 +29,7 @@ DESCRIPTIONS: Mapping[str, str] = {
     "amqp.connection_name": "Connection name shown in the management UI.",
     "amqp.confirm_timeout": "Seconds to wait for a publisher confirm before answering 503.",
     "amqp.max_in_flight": "Publishes awaiting confirms; above it the relay answers 429.",
+    "amqp.channels": "Confirm channels on the one connection, used round-robin.",
     "amqp.reconnect_interval": "First reconnect delay in seconds (doubles up to 30 s).",
     "amqp.connect_timeout": "Seconds to wait for a broker connection.",
     "amqp.heartbeat": "AMQP heartbeat in seconds (0: off).",

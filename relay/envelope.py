@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
-import uuid
 from collections.abc import Mapping
 
 from pamqp.commands import Basic
@@ -43,6 +42,7 @@ class Received:
     """Facts about the HTTP request that travel with the message."""
 
     request_id: str
+    message_id: str
     path: str
     path_channel: Channel | None  # None for the catch-all /sms
     headers: Mapping[str, str]
@@ -60,7 +60,7 @@ def build(
         content_type=CONTENT_TYPE,
         delivery_mode=PERSISTENT,
         message_type=short_type,
-        message_id=uuid.uuid4().hex,
+        message_id=received.message_id,
         correlation_id=received.request_id[:255],
         timestamp=datetime.datetime.now(datetime.UTC),
         app_id=APP_ID,

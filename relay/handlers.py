@@ -14,7 +14,7 @@ from aiohttp import web
 
 from relay import envelope
 from relay.errors import ShuttingDown
-from relay.keys import LIFECYCLE, LOG_FIELDS, METRICS, PUBLISHER, REQUEST_ID, SETTINGS, TRACER
+from relay.keys import IDS, LIFECYCLE, LOG_FIELDS, METRICS, PUBLISHER, REQUEST_ID, SETTINGS, TRACER
 from relay.routing import Channel
 from relay.validation import Event, classify
 
@@ -40,7 +40,12 @@ def callback_handler(path_channel: Channel | None, unrouted_reason: str | None =
         with request.app[TRACER].callback_span(request.headers, f"POST {request.path}") as trace:
             request[LOG_FIELDS]["trace_id"] = trace.trace_id
             received = envelope.Received(
-                request[REQUEST_ID], request.path, path_channel, request.headers, trace
+                request[REQUEST_ID],
+                request.app[IDS].next(),
+                request.path,
+                path_channel,
+                request.headers,
+                trace,
             )
             message = _envelope(request, event, body, received)
             _note(request, event, message, envelope.is_misrouted(event, received))

@@ -8,6 +8,7 @@ from typing import Any
 from aiohttp import web
 
 from relay.config import Settings
+from relay.ids import IdSource
 from relay.metrics import Metrics
 from relay.publisher import Publisher
 from relay.tracing import Tracer
@@ -25,6 +26,7 @@ PUBLISHER = web.AppKey("publisher", Publisher)
 METRICS = web.AppKey("metrics", Metrics)
 LIFECYCLE = web.AppKey("lifecycle", Lifecycle)
 TRACER = web.AppKey("tracer", Tracer)
+IDS = web.AppKey("ids", IdSource)
 
 # Per-request: fields the handler adds to the one canonical log line.
 LogFields = dict[str, Any]

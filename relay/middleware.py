@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 import time
-import uuid
 
 import orjson
 import structlog
@@ -12,7 +11,7 @@ from aiohttp import web
 
 from relay.errors import RelayError, Unauthorized
 from relay.handlers import Handler
-from relay.keys import LOG_FIELDS, METRICS, REQUEST_ID, SETTINGS
+from relay.keys import IDS, LOG_FIELDS, METRICS, REQUEST_ID, SETTINGS
 from relay.routing import ROUTES
 
 log = structlog.get_logger("relay.http")
@@ -71,7 +70,7 @@ def _error_response(
 
 def _request_id(request: web.Request) -> str:
     given = request.headers.get("X-Request-Id", "")
-    return given if _REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
+    return given if _REQUEST_ID.fullmatch(given) else request.app[IDS].next()
 
 
 def _log_line(request: web.Request, status: int, started: float) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from typing import Protocol
 
 import aio_pika
@@ -32,6 +33,8 @@ from relay.errors import (
 log = structlog.get_logger("relay.publisher")
 
 _MAX_BACKOFF = 30.0
+# An exchange whose publishes were all nacked this long reconnects: see _note_nack.
+_RECYCLE_NACKING_AFTER = 5.0
 
 
 class Publisher(Protocol):
@@ -56,13 +59,17 @@ class AmqpPublisher:
         self._amqp = amqp
         self._names = names
         self._connection: AbstractConnection | None = None
-        self._channel: AbstractChannel | None = None
+        # Underlying aiormq confirm channels, used round-robin by concurrent publishes.
+        self._channels: tuple[aiormq.Channel, ...] = ()
+        self._turn = 0
         self._attempt = 0
         self._connector: asyncio.Task[None] | None = None
         self._in_flight = 0
         self._idle = asyncio.Event()
         self._idle.set()
         self._closing = False
+        self._nacking: dict[str, float] = {}  # exchange -> first nack since its last ack
+        self._recycling: asyncio.Task[None] | None = None
 
     @property
     def in_flight(self) -> int:
@@ -70,10 +77,10 @@ class AmqpPublisher:
 
     def readiness(self) -> dict[str, bool]:
         """Each condition /readyz reports; ready only when all hold."""
-        channel = self._channel
+        channels = self._channels
         return {
             "connected": self._connection is not None and not self._connection.is_closed,
-            "channel_open": channel is not None and not channel.is_closed,
+            "channel_open": bool(channels) and not any(c.is_closed for c in channels),
             "not_blocked": not _is_blocked(self._connection),
             "accepting": not self._closing,
         }
@@ -112,21 +119,24 @@ class AmqpPublisher:
                 self._idle.set()
         if not isinstance(confirm, Basic.Ack):
             raise Nacked(f"broker answered {type(confirm).__name__}")
+        self._nacking.pop(message.exchange, None)
 
-    async def _open_channel(self) -> aiormq.abc.AbstractChannel:
+    async def _open_channel(self) -> aiormq.Channel:
         if self._closing:
             raise ShuttingDown("relay is shutting down")
-        if self._channel is None or self._channel.is_closed:
+        channels = self._channels
+        if not channels:
             raise Unavailable("no open channel to the broker")
+        self._turn = (self._turn + 1) % len(channels)
+        channel = channels[self._turn]
+        if channel.is_closed:
+            raise Unavailable("confirm channel closed")
         if _is_blocked(self._connection):
             raise BrokerBlocked("broker blocked publishers (resource alarm)")
-        try:
-            return await self._channel.get_underlay_channel()
-        except aiormq.exceptions.AMQPError as exc:
-            raise Unavailable(f"channel unusable: {exc!r}") from exc
+        return channel
 
     async def _publish(
-        self, channel: aiormq.abc.AbstractChannel, message: Outgoing
+        self, channel: aiormq.Channel, message: Outgoing
     ) -> aiormq.abc.ConfirmationFrameType | None:
         try:
             return await channel.basic_publish(
@@ -136,13 +146,36 @@ class AmqpPublisher:
                 properties=message.properties,
                 mandatory=True,  # even the alternate exchange failed to route: not held
                 timeout=self._amqp.confirm_timeout,
+                # Do not also wait for the socket write: the confirm implies it, and a
+                # connection lost before the write fails the confirm future anyway.
+                wait=False,
             )
         except TimeoutError as exc:
             raise ConfirmTimeout(f"no confirm within {self._amqp.confirm_timeout}s") from exc
         except aiormq.exceptions.PublishError as exc:
             raise Unavailable("message returned unroutable: no queue holds it") from exc
+        except aiormq.exceptions.DeliveryError as exc:  # aiormq raises this for Basic.Nack
+            self._note_nack(message.exchange)
+            raise Nacked("broker nacked the publish") from exc
         except (aiormq.exceptions.AMQPError, ConnectionError, RuntimeError) as exc:
             raise Unavailable(f"publish failed: {exc.__class__.__name__}") from exc
+
+    def _note_nack(self, exchange: str) -> None:
+        """Reconnect when every publish to `exchange` was nacked for a while.
+
+        RabbitMQ 3.10: a channel whose first publish to a quorum queue races that queue's
+        leader election keeps getting nacks from it after the new leader is elected; a
+        fresh connection does not (tests/faults, scenario 7). A full reject-publish
+        queue also lands here: reconnecting then costs a moment, not a message.
+        """
+        since = self._nacking.setdefault(exchange, time.monotonic())
+        connection = self._connection
+        if time.monotonic() - since < _RECYCLE_NACKING_AFTER or connection is None:
+            return
+        if self._recycling is None or self._recycling.done():
+            self._nacking.clear()
+            log.warning("amqp.reconnect_after_nacks", exchange=exchange[:64])
+            self._recycling = asyncio.create_task(connection.close())
 
     async def _supervise(self) -> None:
         """Connect, wait for the connection or channel to drop, reconnect; forever."""
@@ -175,20 +208,28 @@ class AmqpPublisher:
             heartbeat=self._amqp.heartbeat,
         )
         try:
-            channel = await connection.channel(publisher_confirms=True, on_return_raises=True)
-            await self._prepare_topology(channel)
+            channels = [
+                await self._open_confirm_channel(connection) for _ in range(self._amqp.channels)
+            ]
+            await self._prepare_topology(channels[0])
+            raw = tuple([_concrete(await c.get_underlay_channel()) for c in channels])
         except BaseException:
             await connection.close()
             raise
         lost = asyncio.Event()
         connection.close_callbacks.add(lambda *_: lost.set())
-        channel.close_callbacks.add(lambda *_: lost.set())
-        self._connection, self._channel = connection, channel
+        for channel in channels:
+            channel.close_callbacks.add(lambda *_: lost.set())
+        self._connection, self._channels = connection, raw
         log.info("amqp.connected", connection_name=self._amqp.connection_name, node=address[0])
         return lost
 
+    @staticmethod
+    async def _open_confirm_channel(connection: AbstractConnection) -> AbstractChannel:
+        return await connection.channel(publisher_confirms=True, on_return_raises=True)
+
     async def _drop_connection(self) -> None:
-        connection, self._connection, self._channel = self._connection, None, None
+        connection, self._connection, self._channels = self._connection, None, ()
         if not self._closing:
             log.warning("amqp.connection_lost", retry_in=self._amqp.reconnect_interval)
             await asyncio.sleep(self._amqp.reconnect_interval)
@@ -213,6 +254,13 @@ def _is_blocked(connection: AbstractConnection | None) -> bool:
     raw = getattr(transport, "connection", None)
     event = getattr(raw, "_Connection__connection_unblocked", None)
     return isinstance(event, asyncio.Event) and raw.is_opened and not event.is_set()  # type: ignore[union-attr]
+
+
+def _concrete(channel: aiormq.abc.AbstractChannel) -> aiormq.Channel:
+    # The hot path uses basic_publish(wait=False), which only the concrete class declares.
+    if not isinstance(channel, aiormq.Channel):
+        raise TypeError(f"unexpected AMQP channel type {type(channel).__name__}")
+    return channel
 
 
 def _describe(exc: BaseException) -> str:
