@@ -32,7 +32,6 @@ from relay.errors import (
 
 log = structlog.get_logger("relay.publisher")
 
-_MAX_BACKOFF = 30.0
 # An exchange whose publishes were all nacked this long reconnects: see _note_nack.
 _RECYCLE_NACKING_AFTER = 5.0
 
@@ -188,7 +187,7 @@ class AmqpPublisher:
             except Exception as exc:
                 log.warning("amqp.connect_failed", error=_describe(exc), retry_in=delay)
                 await asyncio.sleep(delay)
-                delay = min(delay * 2, _MAX_BACKOFF)
+                delay = min(delay * 2, self._amqp.max_reconnect_interval)
                 continue
             delay = self._amqp.reconnect_interval
             await lost.wait()

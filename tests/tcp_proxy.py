@@ -1,78 +1,114 @@
-"""A TCP proxy the tests control, placed between the relay and a broker.
+"""A TCP proxy in the test process, between the relay and a broker, that the test controls.
 
-`cut()` drops every connection and refuses new ones (the broker looks down to the
-relay while the shared broker keeps running); `restore()` lets traffic through again;
-`stall()` keeps connections open but stops forwarding broker-to-client bytes, so
-confirms never arrive.
+`cut()` aborts every connection and refuses new ones on the same port; `restore()` lets
+traffic through again; `stall()` stops forwarding broker-to-relay bytes (publishes go
+out, confirms never come back) until `restore()`; `delay` holds every broker-to-relay
+chunk for that many seconds, so confirms are slow and requests stay in flight.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
+
+from yarl import URL
 
 
-class TcpProxy:
-    def __init__(self, target_host: str, target_port: int) -> None:
+class FaultProxy:
+    def __init__(self, target_port: int, target_host: str = "127.0.0.1") -> None:
         self._target = (target_host, target_port)
         self._server: asyncio.Server | None = None
         self._writers: set[asyncio.StreamWriter] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
         self._flowing = asyncio.Event()
         self._flowing.set()
+        self._refusing = False
+        self.delay = 0.0
         self.port = 0
 
+    def url_for(self, amqp_url: str) -> str:
+        """`amqp_url` (same credentials and vhost) pointed at this proxy."""
+        return str(URL(amqp_url).with_host("127.0.0.1").with_port(self.port))
+
     async def start(self) -> None:
-        self._server = await asyncio.start_server(self._accept, "127.0.0.1", self.port)
+        self._server = await asyncio.start_server(self._accept, "127.0.0.1", 0)
         self.port = self._server.sockets[0].getsockname()[1]
 
-    async def cut(self) -> None:
-        """Close the listener and every proxied connection."""
+    def cut(self) -> None:
+        """Abort every proxied connection and refuse new ones (the broker looks gone)."""
+        self._refusing = True
+        self._abort_all()
+
+    def stall(self) -> None:
+        """Keep connections open but forward nothing from the broker to the relay."""
+        self._flowing.clear()
+
+    def restore(self) -> None:
+        self._refusing = False
+        self._flowing.set()
+
+    async def close(self) -> None:
+        self._refusing = True
         if self._server is not None:
             self._server.close()
-            await self._server.wait_closed()
-            self._server = None
+        self._abort_all()
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    def _abort_all(self) -> None:
         for writer in list(self._writers):
             writer.transport.abort()
         self._writers.clear()
 
-    async def restore(self) -> None:
-        """Accept connections again, on the same port."""
-        self._flowing.set()
-        if self._server is None:
-            await self.start()
-
-    def stall(self) -> None:
-        """Stop forwarding broker-to-client bytes (publishes go out, confirms never return)."""
-        self._flowing.clear()
-
-    async def close(self) -> None:
-        await self.cut()
-
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        if self._refusing:
+            writer.transport.abort()
+            return
         try:
             up_reader, up_writer = await asyncio.open_connection(*self._target)
         except OSError:
             writer.transport.abort()
             return
         self._writers.update((writer, up_writer))
-        await asyncio.gather(
-            self._pipe(reader, up_writer, gate=False),
-            self._pipe(up_reader, writer, gate=True),
-            return_exceptions=True,
-        )
-
-    async def _pipe(
-        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, *, gate: bool
-    ) -> None:
+        task = asyncio.current_task()
+        if task is not None:
+            self._tasks.add(task)
         try:
+            await asyncio.gather(self._pipe(reader, up_writer), self._downstream(up_reader, writer))
+        finally:
+            self._tasks.discard(task)
+
+    async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        with contextlib.suppress(ConnectionError, OSError):
             while data := await reader.read(65536):
-                if gate:
-                    await self._flowing.wait()
                 writer.write(data)
                 await writer.drain()
-        except (ConnectionError, OSError):
-            pass
-        finally:
-            self._writers.discard(writer)
-            with contextlib.suppress(Exception):
-                writer.transport.abort()
+        self._drop(writer)
+
+    async def _downstream(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        """Broker to relay: read eagerly, forward each chunk when gate and delay allow."""
+        chunks: asyncio.Queue[tuple[float, bytes]] = asyncio.Queue()
+        forward = asyncio.create_task(self._forward(chunks, writer))
+        with contextlib.suppress(ConnectionError, OSError):
+            while data := await reader.read(65536):
+                chunks.put_nowait((time.monotonic(), data))
+        chunks.put_nowait((0.0, b""))
+        await forward
+
+    async def _forward(
+        self, chunks: asyncio.Queue[tuple[float, bytes]], writer: asyncio.StreamWriter
+    ) -> None:
+        with contextlib.suppress(ConnectionError, OSError):
+            while (item := await chunks.get())[1]:
+                await asyncio.sleep(max(0.0, item[0] + self.delay - time.monotonic()))
+                await self._flowing.wait()
+                writer.write(item[1])
+                await writer.drain()
+        self._drop(writer)
+
+    def _drop(self, writer: asyncio.StreamWriter) -> None:
+        self._writers.discard(writer)
+        with contextlib.suppress(Exception):
+            writer.transport.abort()

@@ -15,7 +15,7 @@ from aiohttp.test_utils import TestClient
 
 from relay.app import create_app
 from relay.config import AmqpSettings, Secret, Settings, TopologySettings
-from tests.tcp_proxy import TcpProxy
+from tests.tcp_proxy import FaultProxy
 
 ClientFactory = Callable[..., Awaitable[TestClient]]  # type: ignore[type-arg]
 RelayFactory = Callable[..., Awaitable[TestClient]]  # type: ignore[type-arg]
@@ -71,20 +71,18 @@ def start_relay(
 
 
 @pytest.fixture
-async def proxy(amqp_url: str) -> AsyncIterator[TcpProxy]:
+async def proxy(amqp_url: str) -> AsyncIterator[FaultProxy]:
     """A TCP proxy in front of the test broker that the test can cut and restore."""
     parts = urlsplit(amqp_url)
-    proxy = TcpProxy(parts.hostname or "127.0.0.1", parts.port or 5672)
+    proxy = FaultProxy(parts.port or 5672, parts.hostname or "127.0.0.1")
     await proxy.start()
     yield proxy
     await proxy.close()
 
 
-def via(amqp_url: str, proxy: TcpProxy) -> str:
+def via(amqp_url: str, proxy: FaultProxy) -> str:
     """`amqp_url` with its host and port replaced by the proxy's."""
-    parts = urlsplit(amqp_url)
-    userinfo = parts.netloc.rpartition("@")[0]
-    return parts._replace(netloc=f"{userinfo}@127.0.0.1:{proxy.port}").geturl()
+    return proxy.url_for(amqp_url)
 
 
 async def wait_until_ready(client: TestClient, timeout: float = 15.0) -> None:  # type: ignore[type-arg]

@@ -10,7 +10,7 @@ from aio_pika.abc import AbstractChannel
 from relay.config import TopologySettings
 from tests.integration.conftest import RelayFactory, bind_all, drain, via, wait_until_ready
 from tests.payloads import BODIES
-from tests.tcp_proxy import TcpProxy
+from tests.tcp_proxy import FaultProxy
 
 pytestmark = pytest.mark.integration
 
@@ -19,19 +19,19 @@ async def test_broker_down_gives_503_and_the_relay_recovers_by_itself(
     start_relay: RelayFactory,
     channel: AbstractChannel,
     names: TopologySettings,
-    proxy: TcpProxy,
+    proxy: FaultProxy,
     amqp_url: str,
 ) -> None:
     """Cut the connection: 503 with Retry-After and not ready; restore: 200, same process."""
     client = await start_relay(via(amqp_url, proxy))
     queue = await bind_all(channel, names)
     assert (await client.post("/sms", data=BODIES["mo_text"])).status == 200
-    await proxy.cut()
+    proxy.cut()
     await asyncio.sleep(0.3)
     down = await client.post("/sms", data=BODIES["mo_binary"])
     assert (down.status, down.headers["Retry-After"]) == (503, "5")
     assert (await client.get("/readyz")).status == 503
-    await proxy.restore()
+    proxy.restore()
     await wait_until_ready(client)
     assert (await client.post("/sms", data=BODIES["mo_media"])).status == 200
     bodies = [m.body for m in await drain(queue, 2)]
@@ -39,23 +39,23 @@ async def test_broker_down_gives_503_and_the_relay_recovers_by_itself(
 
 
 async def test_the_relay_starts_and_serves_503_while_the_broker_is_unreachable(
-    start_relay: RelayFactory, proxy: TcpProxy, amqp_url: str
+    start_relay: RelayFactory, proxy: FaultProxy, amqp_url: str
 ) -> None:
     """Live but not ready; once the broker appears, it connects without a restart."""
     url = via(amqp_url, proxy)
-    await proxy.cut()
+    proxy.cut()
     client = await start_relay(url, wait_ready=False)
     await asyncio.sleep(0.3)
     assert (await client.get("/healthz")).status == 200
     assert (await client.get("/readyz")).status == 503
     assert (await client.post("/sms", data=BODIES["mo_text"])).status == 503
-    await proxy.restore()
+    proxy.restore()
     await wait_until_ready(client)
     assert (await client.post("/sms", data=BODIES["mo_text"])).status == 200
 
 
 async def test_no_confirm_within_the_timeout_is_a_503(
-    start_relay: RelayFactory, proxy: TcpProxy, amqp_url: str
+    start_relay: RelayFactory, proxy: FaultProxy, amqp_url: str
 ) -> None:
     """A broker that takes the publish but never confirms it costs a retry, not a callback."""
     client = await start_relay(via(amqp_url, proxy), confirm_timeout=0.3, heartbeat=0)
@@ -66,7 +66,7 @@ async def test_no_confirm_within_the_timeout_is_a_503(
 
 
 async def test_too_many_publishes_in_flight_is_a_429(
-    start_relay: RelayFactory, proxy: TcpProxy, amqp_url: str
+    start_relay: RelayFactory, proxy: FaultProxy, amqp_url: str
 ) -> None:
     """Above max_in_flight the relay pushes back with 429, which Sinch retries more slowly."""
     client = await start_relay(

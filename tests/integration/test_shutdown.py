@@ -16,7 +16,7 @@ from aio_pika.abc import AbstractChannel
 from relay.config import TopologySettings
 from tests.integration.conftest import bind_all, drain, via
 from tests.payloads import BODIES
-from tests.tcp_proxy import TcpProxy
+from tests.tcp_proxy import FaultProxy
 
 pytestmark = pytest.mark.integration
 
@@ -29,7 +29,7 @@ def _free_port() -> int:
 
 @pytest.fixture
 async def relay_process(
-    amqp_url: str, proxy: TcpProxy, names: TopologySettings
+    amqp_url: str, proxy: FaultProxy, names: TopologySettings
 ) -> AsyncIterator[tuple[asyncio.subprocess.Process, str]]:
     port = _free_port()
     env = {
@@ -78,7 +78,7 @@ async def _wait_ready(base: str) -> None:
 
 async def test_sigterm_drains_in_flight_confirms_and_refuses_new_callbacks(
     relay_process: tuple[asyncio.subprocess.Process, str],
-    proxy: TcpProxy,
+    proxy: FaultProxy,
     channel: AbstractChannel,
     names: TopologySettings,
 ) -> None:
@@ -97,7 +97,7 @@ async def test_sigterm_drains_in_flight_confirms_and_refuses_new_callbacks(
         await asyncio.sleep(0.3)
         refused = await http.post(f"{base}/sms", data=BODIES["mo_binary"])
         ready = await http.get(f"{base}/readyz")
-        await proxy.restore()  # confirms flow again
+        proxy.restore()  # confirms flow again
         answers = [r.status for r in await asyncio.gather(*pending)]
     assert (refused.status, ready.status) == (503, 503)
     assert answers == [200] * len(bodies)

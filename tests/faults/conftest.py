@@ -1,0 +1,116 @@
+"""Fault-suite fixtures: brokers the suite starts itself, relay processes, the report table.
+
+Scenarios that disturb a broker use `rabbit_node` (one standalone node) or `cluster`
+(three nodes); both are killed and their folders removed even when a test fails.
+Scenarios that only cut the network go through a proxy to the shared `amqp_url`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.faults import rabbit
+from tests.faults.checker import TABLE_HEADER, Report
+from tests.faults.harness import Names, RelayProcess, delete_topology
+from tests.tcp_proxy import FaultProxy
+
+REPORTS = pytest.StashKey[list[Report]]()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.stash[REPORTS] = []
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    reports = terminalreporter.config.stash.get(REPORTS, [])
+    if not reports:
+        return
+    table = "\n".join([TABLE_HEADER, *(r.row() for r in reports)])
+    terminalreporter.write_sep("=", "fault scenarios")
+    terminalreporter.write_line(table)
+    if path := os.environ.get("RELAY_FAULTS_TABLE"):
+        Path(path).write_text(table + "\n", encoding="utf-8")
+
+
+@pytest.fixture
+def record(request: pytest.FixtureRequest) -> Callable[[Report], Report]:
+    """Keep a scenario's report for the summary table, then return it."""
+
+    def keep(report: Report) -> Report:
+        request.config.stash[REPORTS].append(report)
+        return report
+
+    return keep
+
+
+@pytest.fixture(scope="session")
+def rabbit_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return rabbit.make_home(tmp_path_factory.mktemp("rabbit"))
+
+
+@pytest.fixture(scope="session")
+def rabbit_node(rabbit_home: Path) -> Iterator[rabbit.RabbitNode]:
+    """One standalone node the suite may stop, restart and alarm."""
+    node = rabbit.RabbitNode("relayf0", rabbit_home, rabbit_home.parent / "relayf0")
+    try:
+        rabbit.start_nodes([node])
+        yield node
+    finally:
+        rabbit.destroy([node])
+
+
+@pytest.fixture
+def names() -> Names:
+    return Names()
+
+
+@pytest.fixture
+async def shared_names(amqp_url: str) -> AsyncIterator[Names]:
+    """Unique names on the shared broker, deleted afterwards."""
+    names = Names()
+    yield names
+    await delete_topology(amqp_url, names)
+
+
+@pytest.fixture
+async def proxy(amqp_url: str) -> AsyncIterator[FaultProxy]:
+    """A proxy to the shared broker (which is never stopped or alarmed)."""
+    from yarl import URL
+
+    proxy = FaultProxy(URL(amqp_url).port or 5672, URL(amqp_url).host or "127.0.0.1")
+    await proxy.start()
+    yield proxy
+    await proxy.close()
+
+
+@pytest.fixture
+def relays(tmp_path: Path) -> Iterator[Callable[..., RelayProcess]]:
+    """Make relay subprocesses (each killed at teardown if still running)."""
+    made: list[RelayProcess] = []
+
+    def make(env: dict[str, str], port: int | None = None) -> RelayProcess:
+        made.append(RelayProcess(env, tmp_path, port or rabbit.free_port()))
+        return made[-1]
+
+    yield make
+    for relay in made:
+        relay.kill()
+
+
+@pytest.fixture(scope="module")
+def cluster(rabbit_home: Path) -> Iterator[list[rabbit.RabbitNode]]:
+    """Three nodes joined into one cluster (relayf1 is the seed)."""
+    nodes = [
+        rabbit.RabbitNode(f"relayf{i}", rabbit_home, rabbit_home.parent / f"relayf{i}")
+        for i in (1, 2, 3)
+    ]
+    try:
+        rabbit.start_nodes(nodes)
+        rabbit.join_cluster(nodes[0], nodes[1:])
+        yield nodes
+    finally:
+        rabbit.destroy(nodes)

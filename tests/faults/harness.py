@@ -1,0 +1,198 @@
+"""What every fault scenario shares: unique topology, a relay subprocess, load around a fault.
+
+A scenario gets its own exchange and queue names (so it never meets other tests'
+messages), binds one queue with `#` to both relay exchanges before the relay starts,
+runs the real `relay serve` as a subprocess, drives load while its fault happens, waits
+for the relay to report ready again (no restart), then drains and judges.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import os
+import signal
+import subprocess
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from pathlib import Path
+
+import aio_pika
+import aiohttp
+
+from relay import topology
+from relay.config import TopologySettings
+from tests.faults.checker import LoadGenerator, Report, Sent, drain, judge
+
+RELAY_BIN = Path(__file__).resolve().parents[2] / ".venv" / "bin" / "relay"
+
+
+@dataclasses.dataclass(frozen=True)
+class Names:
+    """One scenario's exchanges, the relay's unrouted queue and the test's `#` queue."""
+
+    run_id: str = dataclasses.field(default_factory=lambda: uuid.uuid4().hex[:10])
+
+    @property
+    def topology(self) -> TopologySettings:
+        base = f"faults.{self.run_id}"
+        return TopologySettings(f"{base}.dr", f"{base}.in", f"{base}.unrouted")
+
+    @property
+    def queue(self) -> str:
+        return f"faults.{self.run_id}.all"
+
+    def queues(self) -> tuple[str, str]:
+        return (self.queue, self.topology.unrouted)
+
+    def env(self) -> dict[str, str]:
+        names = self.topology
+        return {
+            "RELAY_TOPOLOGY_DELIVERY_REPORTS": names.delivery_reports,
+            "RELAY_TOPOLOGY_INBOUND": names.inbound,
+            "RELAY_TOPOLOGY_UNROUTED": names.unrouted,
+            "RELAY_TOPOLOGY_UNROUTED_QUEUE_TYPE": "quorum",
+        }
+
+
+async def bind_queue(
+    amqp_url: str, names: Names, arguments: Mapping[str, object] | None = None
+) -> None:
+    """Declare the relay's topology and a quorum queue bound with `#` to both exchanges."""
+    connection = await aio_pika.connect(amqp_url, timeout=10)
+    async with connection:
+        channel = await connection.channel()
+        await topology.declare(channel, names.topology)
+        args = {"x-queue-type": "quorum", **(arguments or {})}
+        queue = await channel.declare_queue(names.queue, durable=True, arguments=args)  # type: ignore[arg-type]
+        for exchange in (names.topology.delivery_reports, names.topology.inbound):
+            await queue.bind(exchange, routing_key="#")
+
+
+async def delete_topology(amqp_url: str, names: Names) -> None:
+    """Remove a scenario's queues and exchanges from a broker that outlives the test."""
+    connection = await aio_pika.connect(amqp_url, timeout=10)
+    async with connection:
+        channel = await connection.channel()
+        for queue in names.queues():
+            await channel.queue_delete(queue)
+        for exchange in (names.topology.delivery_reports, names.topology.inbound):
+            await channel.exchange_delete(exchange)
+        await channel.exchange_delete(names.topology.unrouted)
+
+
+class RelayProcess:
+    """`relay serve` as a real subprocess on 127.0.0.1, with settings from its environment."""
+
+    def __init__(self, env: Mapping[str, str], workdir: Path, port: int) -> None:
+        base = {k: v for k, v in os.environ.items() if not k.startswith("RELAY_")}
+        self._env = base | {
+            "RELAY_LOGGING_FORMAT": "json",
+            "RELAY_LOGGING_LEVEL": "info",
+            "RELAY_AMQP_RECONNECT_INTERVAL": "0.2",
+            "RELAY_AMQP_CONFIRM_TIMEOUT": "2.0",
+            **env,
+        }
+        self._workdir = workdir
+        self.port = port
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    async def start(self, ready_within: float = 20.0) -> None:
+        """Spawn the process and wait until its /readyz answers 200."""
+        self.spawn()
+        await until_ready(self.url, ready_within)
+
+    def spawn(self) -> None:
+        log = (self._workdir / f"relay-{self.port}.log").open("ab")
+        self.process = subprocess.Popen(
+            [str(RELAY_BIN), "serve", "--host", "127.0.0.1", "--port", str(self.port)],
+            env=self._env,
+            cwd=self._workdir,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        log.close()
+
+    def send(self, sig: signal.Signals) -> None:
+        assert self.process is not None
+        self.process.send_signal(sig)
+
+    async def wait_exit(self, within: float) -> int:
+        assert self.process is not None
+        deadline = time.monotonic() + within
+        while (code := self.process.poll()) is None:
+            assert time.monotonic() < deadline, f"relay still running after {within}s"
+            await asyncio.sleep(0.05)
+        return code
+
+    def kill(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(10)
+
+
+async def until_ready(base_url: str, within: float) -> float:
+    """Poll /readyz until it answers 200; return how long that took (fail after `within`)."""
+    begun = time.monotonic()
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=2)) as session:
+        while time.monotonic() - begun < within:
+            with contextlib.suppress(aiohttp.ClientError, TimeoutError, OSError):
+                async with session.get(base_url + "/readyz") as response:
+                    if response.status == 200:
+                        return time.monotonic() - begun
+            await asyncio.sleep(0.05)
+    raise AssertionError(f"{base_url} not ready within {within}s")
+
+
+Fault = Callable[[], Awaitable[None]]
+
+
+@dataclasses.dataclass
+class Scenario:
+    """Load around one fault: warm up, run the fault, wait until ready, a healthy tail."""
+
+    name: str
+    relay_url: str
+    names: Names
+    rate: float = 100.0
+    warmup: float = 1.5
+    tail: float = 2.0
+    recover_within: float = 30.0
+    fault_end: float = 0.0
+
+    async def run(self, fault: Fault) -> list[Sent]:
+        load = LoadGenerator(self.relay_url, self.names.run_id, rate=self.rate, count=8000)
+        running = asyncio.create_task(load.run())
+        try:
+            await asyncio.sleep(self.warmup)
+            await fault()
+            self.fault_end = time.monotonic()
+            await until_ready(self.relay_url, self.recover_within)
+            await self._healthy(load)
+            await asyncio.sleep(self.tail)
+        finally:
+            load.stop()
+            sent = await running
+        return sent
+
+    async def _healthy(self, load: LoadGenerator) -> None:
+        """Wait (bounded) for one second's worth of 2xx in a row: recovered for good.
+
+        The first second after the fault does not count: the relay may not have seen it yet.
+        """
+        await asyncio.sleep(1.0)
+        load.streak = 0
+        deadline = self.fault_end + self.recover_within
+        while load.streak < self.rate and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+
+    async def judge(self, amqp_url: str, sent: list[Sent], early: Sequence[str] = ()) -> Report:
+        """Drain the scenario's queues; `early` holds ids the fault itself took off them."""
+        found = await drain(amqp_url, self.names.queues())
+        return judge(self.name, sent, [*early, *found], self.fault_end)
