@@ -25,6 +25,7 @@ import orjson
 from bench import consumer_drain, phases, procs, report, wrk
 from bench.options import RESULTS, Options, parse
 from bench.payloads import sample, size_summary
+from relay.config import environment
 
 Rounds = dict[str, list[dict[str, Any]]]
 
@@ -166,14 +167,8 @@ async def _relay(
 
 
 def _relay_env(ctx: phases.Context) -> dict[str, str]:
-    names = ctx.names.topology()
-    return {
-        "RELAY_AMQP_URL": ctx.opts.amqp_url,
-        "RELAY_TOPOLOGY_DELIVERY_REPORTS": names.delivery_reports,
-        "RELAY_TOPOLOGY_INBOUND": names.inbound,
-        "RELAY_TOPOLOGY_UNROUTED": names.unrouted,
-        "RELAY_LOGGING_FORMAT": "json",
-    }
+    topology = environment("topology", ctx.names.topology())
+    return {"RELAY_AMQP_URL": ctx.opts.amqp_url, "RELAY_LOGGING_FORMAT": "json", **topology}
 
 
 def _workers_flag(n: int) -> list[str] | None:

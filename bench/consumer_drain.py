@@ -147,9 +147,7 @@ async def _prefill(ctx: phases.Context, channel: Channel, n: int) -> None:
 
 
 def _envelope(ctx: phases.Context, cb: Callback) -> envelope.Outgoing:
-    received = envelope.Received(
-        f"bench-{id(cb)}", uuid.uuid4().hex, cb.path, ROUTES[cb.type], {}
-    )
+    received = envelope.Received(f"bench-{id(cb)}", uuid.uuid4().hex, cb.path, ROUTES[cb.type], {})
     return envelope.build(classify(cb.body), cb.body, received, ctx.names.topology(), ())
 
 

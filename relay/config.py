@@ -114,7 +114,7 @@ def _range(low: float, high: float) -> dict[str, float]:
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class SecuritySettings:
-    """Edge security, all off by default; docs/security.md says how to turn each on.
+    """Edge security, all off by default; README.md ("Securing the edge") says how to turn each on.
 
     Route lists name callback paths (`/sms`, `/sms/delivery-report`, `/sms/incoming`).
     Secret lists take several values at once (rotation); each `<name>_file` names a file
@@ -180,6 +180,19 @@ def load_settings(path: Path | None = None, environ: Mapping[str, str] | None = 
 def env_var(section: str, key: str) -> str:
     """The environment variable that overrides `section.key`."""
     return f"RELAY_{section}_{key}".upper()
+
+
+def environment(section: str, values: Any) -> dict[str, str]:
+    """The `RELAY_*` variables that reproduce a settings section (secrets and lists left out).
+
+    For starting a relay process with the same section as an in-process settings object,
+    as tests, the benchmark and the fault suite do.
+    """
+    return {
+        env_var(section, f.name): str(value).lower() if isinstance(value, bool) else str(value)
+        for f in dataclasses.fields(values)
+        if isinstance(value := getattr(values, f.name), str | int | float)
+    }
 
 
 def _read_toml(path: Path) -> dict[str, Any]:

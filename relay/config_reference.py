@@ -1,6 +1,6 @@
 """`relay config --reference`: every setting, its env var and default, from the dataclasses.
 
-The table in docs/operations.md is this module's output; a test compares them, and
+The table in README.md is this module's output; a test compares them, and
 another fails when a setting has no description here, so the docs cannot drift.
 """
 
@@ -116,7 +116,7 @@ def table() -> str:
 
 
 def block() -> str:
-    """The table between the markers, as it appears in docs/operations.md."""
+    """The table between the markers, as it appears in README.md."""
     return f"{START}\n{table()}\n{END}"
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 
+from pamqp.common import FieldTable
+
 from relay.envelope import Outgoing
 from relay.errors import RelayError
 
@@ -23,3 +25,9 @@ class FakePublisher:
         if self.fail is not None:
             raise self.fail
         self.published.append(message)
+
+
+def headers_of(message: Outgoing) -> FieldTable:
+    """The AMQP headers of a recorded message (never None: the relay always sets some)."""
+    assert message.properties.headers is not None
+    return message.properties.headers

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
@@ -19,6 +18,7 @@ from relay.config import TopologySettings
 from relay.routing import ROUTES, Channel
 from tests.consumers.conftest import SettingsFactory, running, wait_until
 from tests.integration.conftest import relay_settings, wait_until_ready
+from tests.names import unique_topology
 from tests.payloads import BODIES
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(60)]
@@ -27,18 +27,14 @@ Client = TestClient[Any, Any]
 
 @pytest.fixture
 async def names(amqp_url: str) -> AsyncIterator[TopologySettings]:
-    tag = uuid.uuid4().hex[:8]
-    yield TopologySettings(
-        delivery_reports=f"t.{tag}.delivery_reports",
-        inbound=f"t.{tag}.inbound",
-        unrouted=f"t.{tag}.unrouted",
-        unrouted_queue_type="classic",
-    )
+    names = unique_topology()
+    yield names
     connection = await aio_pika.connect(amqp_url)
     async with connection:
         channel = await connection.channel()
-        await channel.queue_delete(f"t.{tag}.unrouted")
-        await channel.exchange_delete(f"t.{tag}.unrouted")
+        await channel.queue_delete(names.unrouted)
+        for exchange in (names.unrouted, names.delivery_reports, names.inbound):
+            await channel.exchange_delete(exchange)
 
 
 @pytest.fixture

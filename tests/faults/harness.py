@@ -23,7 +23,7 @@ import aio_pika
 import aiohttp
 
 from relay import topology
-from relay.config import TopologySettings
+from relay.config import TopologySettings, environment
 from tests.faults.checker import LoadGenerator, Report, Sent, drain, judge
 
 RELAY_BIN = Path(__file__).resolve().parents[2] / ".venv" / "bin" / "relay"
@@ -48,13 +48,7 @@ class Names:
         return (self.queue, self.topology.unrouted)
 
     def env(self) -> dict[str, str]:
-        names = self.topology
-        return {
-            "RELAY_TOPOLOGY_DELIVERY_REPORTS": names.delivery_reports,
-            "RELAY_TOPOLOGY_INBOUND": names.inbound,
-            "RELAY_TOPOLOGY_UNROUTED": names.unrouted,
-            "RELAY_TOPOLOGY_UNROUTED_QUEUE_TYPE": "quorum",
-        }
+        return environment("topology", self.topology)  # quorum unrouted queue, the default
 
 
 async def bind_queue(

@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
-import socket
-import sys
 from collections.abc import AsyncIterator
 
 import aiohttp
@@ -14,66 +11,38 @@ import pytest
 from aio_pika.abc import AbstractChannel
 
 from relay.config import TopologySettings
-from tests.integration.conftest import bind_all, drain, via
+from tests.integration.conftest import (
+    bind_all,
+    drain,
+    free_port,
+    spawn_relay,
+    via,
+    wait_until_serving,
+)
 from tests.payloads import BODIES
 from tests.tcp_proxy import FaultProxy
 
 pytestmark = pytest.mark.integration
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture
 async def relay_process(
     amqp_url: str, proxy: FaultProxy, names: TopologySettings
 ) -> AsyncIterator[tuple[asyncio.subprocess.Process, str]]:
-    port = _free_port()
+    port = free_port()
     env = {
-        **os.environ,
         "RELAY_AMQP_URL": via(amqp_url, proxy),
         "RELAY_AMQP_HEARTBEAT": "0",
-        "RELAY_TOPOLOGY_DELIVERY_REPORTS": names.delivery_reports,
-        "RELAY_TOPOLOGY_INBOUND": names.inbound,
-        "RELAY_TOPOLOGY_UNROUTED": names.unrouted,
-        "RELAY_TOPOLOGY_UNROUTED_QUEUE_TYPE": "classic",
         "RELAY_SHUTDOWN_GRACE": "1.0",
         "RELAY_AMQP_CONFIRM_TIMEOUT": "10",
-        "RELAY_LOGGING_FORMAT": "json",
     }
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "relay",
-        "serve",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        env=env,
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.DEVNULL,
-    )
+    process = await spawn_relay(port, names, env)
     base = f"http://127.0.0.1:{port}"
-    await _wait_ready(base)
+    await wait_until_serving(base)
     yield process, base
     if process.returncode is None:
         process.kill()
         await process.wait()
-
-
-async def _wait_ready(base: str) -> None:
-    async with aiohttp.ClientSession() as http, asyncio.timeout(20):
-        while True:
-            try:
-                if (await http.get(f"{base}/readyz")).status == 200:
-                    return
-            except aiohttp.ClientError:
-                pass
-            await asyncio.sleep(0.1)
 
 
 async def test_sigterm_drains_in_flight_confirms_and_refuses_new_callbacks(

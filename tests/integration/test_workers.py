@@ -5,15 +5,19 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import sys
 
 import aiohttp
 import pytest
 from aio_pika.abc import AbstractChannel
 
 from relay.config import TopologySettings
-from tests.integration.conftest import bind_all, drain
-from tests.integration.test_shutdown import _free_port, _wait_ready
+from tests.integration.conftest import (
+    bind_all,
+    drain,
+    free_port,
+    spawn_relay,
+    wait_until_serving,
+)
 from tests.payloads import BODIES
 
 pytestmark = pytest.mark.integration
@@ -28,34 +32,11 @@ async def test_workers_share_the_port_restart_after_a_crash_and_drain_on_sigterm
     amqp_url: str, channel: AbstractChannel, names: TopologySettings
 ) -> None:
     """Two workers answer; a SIGKILLed one comes back; SIGTERM stops all with exit 0."""
-    port = _free_port()
-    env = {
-        **os.environ,
-        "RELAY_AMQP_URL": amqp_url,
-        "RELAY_LOGGING_FORMAT": "json",
-        "RELAY_TOPOLOGY_DELIVERY_REPORTS": names.delivery_reports,
-        "RELAY_TOPOLOGY_INBOUND": names.inbound,
-        "RELAY_TOPOLOGY_UNROUTED": names.unrouted,
-        "RELAY_TOPOLOGY_UNROUTED_QUEUE_TYPE": "classic",
-    }
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "relay",
-        "serve",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--workers",
-        "2",
-        env=env,
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.DEVNULL,
-    )
+    port = free_port()
+    process = await spawn_relay(port, names, {"RELAY_AMQP_URL": amqp_url}, "--workers", "2")
     base = f"http://127.0.0.1:{port}"
     try:
-        await _wait_ready(base)
+        await wait_until_serving(base)
         await asyncio.sleep(0.5)  # let the second worker finish connecting too
         workers = _children(process.pid)
         assert len(workers) == 2
@@ -64,7 +45,7 @@ async def test_workers_share_the_port_restart_after_a_crash_and_drain_on_sigterm
         await asyncio.sleep(3.0)  # the supervisor notices and starts a replacement
         assert len(_children(process.pid)) == 2
         assert workers[0] not in _children(process.pid)
-        await _wait_ready(base)
+        await wait_until_serving(base)
         async with aiohttp.ClientSession() as http:
             statuses = [
                 (await http.post(f"{base}/sms", data=BODIES["mo_text"])).status for _ in range(10)

@@ -6,7 +6,8 @@ from __future__ import annotations
 import os
 import time
 
-from tests.security.conftest import RelayFactory, secrets, signature
+from relay.auth.signature import signature
+from tests.security.conftest import RelayFactory, secrets
 from tests.security.mutator import header_values, mutated_bodies
 
 INPUTS = int(600 * float(os.environ.get("RELAY_FUZZ_SCALE", "1")))

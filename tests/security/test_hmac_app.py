@@ -6,6 +6,7 @@ import asyncio
 import time
 
 from relay.errors import Unavailable
+from tests.fakes import headers_of
 from tests.security.conftest import (
     MO_TEXT,
     VECTOR_BODY,
@@ -128,7 +129,7 @@ async def test_stale_genuine_callback_is_quarantined_to_unrouted(relay: RelayFac
     [message] = publisher.published
     assert message.exchange == "sinch.sms.unrouted"
     assert message.body == VECTOR_BODY
-    assert message.properties.headers["x-unrouted-reason"] == "stale_signature"
+    assert headers_of(message)["x-unrouted-reason"] == "stale_signature"
 
 
 async def test_stale_callback_is_401_when_policy_is_reject(relay: RelayFactory) -> None:

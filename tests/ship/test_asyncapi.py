@@ -8,7 +8,6 @@ arguments all match what exists, so the broker itself compares the two.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
@@ -24,18 +23,13 @@ from relay.config import HttpSettings, Settings, TopologySettings
 from relay.routing import ROUTES
 from relay.validation import REQUIRED
 from tests.fakes import FakePublisher
+from tests.names import unique_topology
 
 ClientFactory = Callable[..., Awaitable[TestClient]]  # type: ignore[type-arg]
 
 
 def _names() -> TopologySettings:
-    tag = uuid.uuid4().hex[:8]
-    return TopologySettings(
-        delivery_reports=f"test.asyncapi.{tag}.dr",
-        inbound=f"test.asyncapi.{tag}.mo",
-        unrouted=f"test.asyncapi.{tag}.unrouted",
-        unrouted_queue_type="classic",
-    )
+    return unique_topology("test.asyncapi")
 
 
 def test_every_type_has_a_channel_on_its_exchange() -> None:

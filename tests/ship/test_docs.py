@@ -1,4 +1,4 @@
-"""docs/operations.md cannot drift: its generated tables are compared with the code."""
+"""README.md cannot drift: its generated tables are compared with the code."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from relay import config_reference
 from relay.metrics import create_metrics
 from tests.ship.dockerfile import ROOT
 
-OPERATIONS = (ROOT / "docs" / "operations.md").read_text(encoding="utf-8")
+OPERATIONS = (ROOT / "README.md").read_text(encoding="utf-8")
 
 
 def test_configuration_table_is_the_generated_one() -> None:
