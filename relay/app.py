@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 
 from aiohttp import web
 
@@ -16,8 +16,6 @@ from relay.metrics import create_metrics
 from relay.publisher import AmqpPublisher, Publisher
 from relay.routing import CHANNEL_PATHS
 from relay.tracing import create_tracer
-
-PublisherFactory = Callable[[Settings], Publisher]
 
 
 def create_app(settings: Settings, publisher: Publisher | None = None) -> web.Application:
