@@ -56,8 +56,17 @@ def inbound_message(event_type: str, p: Mapping[str, Any], raw: bytes) -> Inboun
         received_at=received_at,
         received_at_us=received_at_us,
         payload=raw.decode("utf-8", "replace"),
-        opt=opt_change(body) if event_type == "mo_text" else None,
+        opt=_opt(event_type, p.get("body"), body),
     )
+
+
+def _opt(event_type: str, raw_body: Any, text: str) -> OptChange | None:
+    """Keywords count in an SMS body and in the text part of an MMS, never in binary."""
+    if event_type == "mo_text":
+        return opt_change(text)
+    if event_type == "mo_media" and isinstance(message := raw_body.get("message"), str):
+        return opt_change(message)
+    return None
 
 
 def _body(event_type: str, body: Any) -> str:

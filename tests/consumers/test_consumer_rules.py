@@ -107,7 +107,7 @@ def test_other_text_is_not_a_keyword(text: str) -> None:
 
 
 def test_inbound_kinds_are_stored_with_raw_payload() -> None:
-    """mo_text, mo_binary and mo_media all become messages; only text carries opt changes."""
+    """mo_text, mo_binary and mo_media all become messages; a keyword-only text opts out."""
     import orjson
 
     for kind in ("mo_text", "mo_binary", "mo_media"):
@@ -118,6 +118,19 @@ def test_inbound_kinds_are_stored_with_raw_payload() -> None:
     stop = inbound_message("mo_text", {**orjson.loads(BODIES["mo_text"]), "body": "Stop"}, b"")
     assert stop.opt is not None
     assert stop.opt.opted_out
+
+
+def test_a_keyword_as_the_text_of_an_mms_opts_out_but_binary_never_does() -> None:
+    """STOP sent as an MMS counts; a binary body is bytes, not words."""
+    import orjson
+
+    mms = orjson.loads(BODIES["mo_media"])
+    mms["body"] = {**mms["body"], "message": " stop "}
+    opt = inbound_message("mo_media", mms, b"").opt
+    assert opt is not None
+    assert opt.opted_out
+    binary = {**orjson.loads(BODIES["mo_binary"]), "body": "STOP"}
+    assert inbound_message("mo_binary", binary, b"").opt is None
 
 
 def test_empty_text_body_is_valid() -> None:
