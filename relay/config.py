@@ -75,7 +75,7 @@ class AmqpSettings:
     reconnect_interval: float = dataclasses.field(default=1.0, metadata=_min(0.01))
     # Reconnect delays double up to this: short, so the relay is back within seconds of
     # the broker (the fault suite saw 503s linger up to 6 s with a 30 s cap).
-    max_reconnect_interval: float = dataclasses.field(default=5.0, metadata=_min(0.01))
+    max_reconnect_interval: float = dataclasses.field(default=2.0, metadata=_min(0.01))
     connect_timeout: float = dataclasses.field(default=5.0, metadata=_min(0.01))
     heartbeat: int = dataclasses.field(default=30, metadata=_min(0))
 

@@ -19,6 +19,7 @@ from aio_pika.abc import AbstractChannel, AbstractConnection
 from pamqp.commands import Basic
 
 from relay import topology
+from relay.batching import TickBatcher
 from relay.config import AmqpSettings, TopologySettings
 from relay.envelope import Outgoing
 from relay.errors import (
@@ -26,6 +27,7 @@ from relay.errors import (
     ConfirmTimeout,
     Nacked,
     Overloaded,
+    RelayError,
     ShuttingDown,
     Unavailable,
 )
@@ -59,7 +61,7 @@ class AmqpPublisher:
         self._names = names
         self._connection: AbstractConnection | None = None
         # Underlying aiormq confirm channels, used round-robin by concurrent publishes.
-        self._channels: tuple[aiormq.Channel, ...] = ()
+        self._channels: tuple[TickBatcher, ...] = ()
         self._turn = 0
         self._attempt = 0
         self._connector: asyncio.Task[None] | None = None
@@ -120,7 +122,7 @@ class AmqpPublisher:
             raise Nacked(f"broker answered {type(confirm).__name__}")
         self._nacking.pop(message.exchange, None)
 
-    async def _open_channel(self) -> aiormq.Channel:
+    async def _open_channel(self) -> TickBatcher:
         if self._closing:
             raise ShuttingDown("relay is shutting down")
         channels = self._channels
@@ -135,20 +137,13 @@ class AmqpPublisher:
         return channel
 
     async def _publish(
-        self, channel: aiormq.Channel, message: Outgoing
+        self, channel: TickBatcher, message: Outgoing
     ) -> aiormq.abc.ConfirmationFrameType | None:
         try:
-            return await channel.basic_publish(
-                message.body,
-                exchange=message.exchange,
-                routing_key=message.routing_key,
-                properties=message.properties,
-                mandatory=True,  # even the alternate exchange failed to route: not held
-                timeout=self._amqp.confirm_timeout,
-                # Do not also wait for the socket write: the confirm implies it, and a
-                # connection lost before the write fails the confirm future anyway.
-                wait=False,
-            )
+            # mandatory: a message even the alternate exchange cannot route comes back
+            # (PublishError) instead of being confirmed into the void.
+            confirm = channel.publish(message)
+            return await asyncio.wait_for(confirm, self._amqp.confirm_timeout)
         except TimeoutError as exc:
             raise ConfirmTimeout(f"no confirm within {self._amqp.confirm_timeout}s") from exc
         except aiormq.exceptions.PublishError as exc:
@@ -156,7 +151,9 @@ class AmqpPublisher:
         except aiormq.exceptions.DeliveryError as exc:  # aiormq raises this for Basic.Nack
             self._note_nack(message.exchange)
             raise Nacked("broker nacked the publish") from exc
-        except (aiormq.exceptions.AMQPError, ConnectionError, RuntimeError) as exc:
+        except RelayError:
+            raise
+        except Exception as exc:  # channel or connection closed under the publish
             raise Unavailable(f"publish failed: {exc.__class__.__name__}") from exc
 
     def _note_nack(self, exchange: str) -> None:
@@ -211,7 +208,7 @@ class AmqpPublisher:
                 await self._open_confirm_channel(connection) for _ in range(self._amqp.channels)
             ]
             await self._prepare_topology(channels[0])
-            raw = tuple([_concrete(await c.get_underlay_channel()) for c in channels])
+            raw = tuple([TickBatcher(_concrete(await c.get_underlay_channel())) for c in channels])
         except BaseException:
             await connection.close()
             raise
@@ -256,7 +253,7 @@ def _is_blocked(connection: AbstractConnection | None) -> bool:
 
 
 def _concrete(channel: aiormq.abc.AbstractChannel) -> aiormq.Channel:
-    # The hot path uses basic_publish(wait=False), which only the concrete class declares.
+    # The batcher uses the concrete channel's confirm bookkeeping.
     if not isinstance(channel, aiormq.Channel):
         raise TypeError(f"unexpected AMQP channel type {type(channel).__name__}")
     return channel

@@ -119,3 +119,27 @@ async def test_passive_mode_waits_for_an_operator_to_declare_the_topology(
         await topology.declare(await operator.channel(), names)
     await wait_until_ready(client)
     assert (await client.post("/sms", data=BODIES["mo_text"])).status == 200
+
+
+async def test_concurrent_publishes_each_get_their_own_confirm_or_return(
+    start_relay: RelayFactory, channel: AbstractChannel, names: TopologySettings
+) -> None:
+    """Publishes framed in one write keep their own verdict: routable 200, returned 503."""
+    client = await start_relay()
+    await channel.queue_delete(names.unrouted)  # unbound types now come back unroutable
+    queue = await channel.declare_queue(exclusive=True)
+    await queue.bind(names.inbound, routing_key="mo_text")
+    texts = [_with_id("mo_text", f"text-{i}") for i in range(60)]
+    binaries = [_with_id("mo_binary", f"bin-{i}") for i in range(60)]
+    bodies = [b for pair in zip(texts, binaries, strict=True) for b in pair]
+    answers = await asyncio.gather(*(client.post("/sms", data=b) for b in bodies))
+    verdicts = {body: response.status for body, response in zip(bodies, answers, strict=True)}
+    assert [verdicts[b] for b in texts] == [200] * len(texts)
+    assert [verdicts[b] for b in binaries] == [503] * len(binaries)
+    assert sorted(m.body for m in await drain(queue, len(texts) + 1)) == sorted(texts)
+
+
+def _with_id(type_: str, id_: str) -> bytes:
+    doc = orjson.loads(BODIES[type_])
+    doc["id"] = id_
+    return orjson.dumps(doc)
