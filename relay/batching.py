@@ -25,18 +25,23 @@ from pamqp.frame import marshal
 from pamqp.header import ContentHeader
 
 from relay.envelope import Outgoing
-from relay.errors import Unavailable
+from relay.errors import ConfirmTimeout, Unavailable
 
 Confirm = asyncio.Future[Any]
+
+_MAX_CACHED_FRAMES = 64
 
 
 class TickBatcher:
     """One confirm channel's publishes, written once per event-loop tick."""
 
-    def __init__(self, channel: aiormq.Channel) -> None:
+    def __init__(self, channel: aiormq.Channel, confirm_timeout: float) -> None:
         self._channel = channel
+        self._timeout = confirm_timeout
         self._loop = asyncio.get_running_loop()
         self._pending: list[tuple[Outgoing, Confirm]] = []
+        # Basic.Publish frames by (exchange, routing key): the same few recur for ever.
+        self._publish_frames: dict[tuple[str, str], bytes] = {}
 
     @property
     def is_closed(self) -> bool:
@@ -56,6 +61,14 @@ class TickBatcher:
 
     def _flush(self) -> None:
         batch, self._pending = self._pending, []
+        # One timer per tick bounds every waiter of the batch, whatever happens below.
+        self._loop.call_later(self._timeout, _expire, [w for _, w in batch], self._timeout)
+        try:
+            self._write(batch)
+        except Exception as exc:  # never leave a caller waiting on an unsent publish
+            _fail(batch, Unavailable(f"publish failed: {exc.__class__.__name__}"))
+
+    def _write(self, batch: list[tuple[Outgoing, Confirm]]) -> None:
         channel = self._channel
         if channel.is_closed or channel.write_queue.full():
             _fail(batch, Unavailable("confirm channel closed or its write buffer is full"))
@@ -77,9 +90,9 @@ class TickBatcher:
             waiter.set_exception(ValueError("a message_id is required"))
             return b""
         try:
-            payload = b"".join(
+            payload = self._publish_frame(message) + b"".join(
                 marshal(frame, channel.number)
-                for frame in _frames(message, channel.max_content_size)
+                for frame in _content(message, channel.max_content_size)
             )
         except Exception as exc:
             waiter.set_exception(exc)
@@ -89,18 +102,33 @@ class TickBatcher:
         channel.confirmations[channel.delivery_tag] = confirmation
         channel.message_id_delivery_tag[message_id] = channel.delivery_tag
         confirmation.add_done_callback(lambda done: _settle(channel, message_id, done, waiter))
-        waiter.add_done_callback(lambda w: confirmation.cancel() if w.cancelled() else None)
+        waiter.add_done_callback(lambda _: confirmation.cancel())  # no-op once settled
         return payload
 
+    def _publish_frame(self, message: Outgoing) -> bytes:
+        key = (message.exchange, message.routing_key)
+        frame = self._publish_frames.get(key)
+        if frame is None:
+            method = Basic.Publish(exchange=key[0], routing_key=key[1], mandatory=True)
+            frame = marshal(method, self._channel.number)
+            if len(self._publish_frames) < _MAX_CACHED_FRAMES:  # unknown types vary freely
+                self._publish_frames[key] = frame
+        return frame
 
-def _frames(message: Outgoing, max_size: int) -> list[Any]:
+
+def _content(message: Outgoing, max_size: int) -> list[Any]:
     body = message.body
-    publish = Basic.Publish(
-        exchange=message.exchange, routing_key=message.routing_key, mandatory=True
-    )
     header = ContentHeader(properties=message.properties, body_size=len(body))
+    if len(body) <= max_size:
+        return [header, ContentBody(body)] if body else [header]
     chunks = [body[i : i + max_size] for i in range(0, len(body), max_size)]
-    return [publish, header, *map(ContentBody, chunks)]
+    return [header, *map(ContentBody, chunks)]
+
+
+def _expire(waiters: list[Confirm], timeout: float) -> None:
+    for waiter in waiters:
+        if not waiter.done():
+            waiter.set_exception(ConfirmTimeout(f"no confirm within {timeout}s"))
 
 
 def _settle(channel: aiormq.Channel, message_id: str, done: Confirm, waiter: Confirm) -> None:

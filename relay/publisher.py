@@ -24,7 +24,6 @@ from relay.config import AmqpSettings, TopologySettings
 from relay.envelope import Outgoing
 from relay.errors import (
     BrokerBlocked,
-    ConfirmTimeout,
     Nacked,
     Overloaded,
     RelayError,
@@ -142,10 +141,9 @@ class AmqpPublisher:
         try:
             # mandatory: a message even the alternate exchange cannot route comes back
             # (PublishError) instead of being confirmed into the void.
-            confirm = channel.publish(message)
-            return await asyncio.wait_for(confirm, self._amqp.confirm_timeout)
-        except TimeoutError as exc:
-            raise ConfirmTimeout(f"no confirm within {self._amqp.confirm_timeout}s") from exc
+            # Bounded by amqp.confirm_timeout: the batcher fails it with ConfirmTimeout.
+            frame: aiormq.abc.ConfirmationFrameType = await channel.publish(message)
+            return frame
         except aiormq.exceptions.PublishError as exc:
             raise Unavailable("message returned unroutable: no queue holds it") from exc
         except aiormq.exceptions.DeliveryError as exc:  # aiormq raises this for Basic.Nack
@@ -208,7 +206,10 @@ class AmqpPublisher:
                 await self._open_confirm_channel(connection) for _ in range(self._amqp.channels)
             ]
             await self._prepare_topology(channels[0])
-            raw = tuple([TickBatcher(_concrete(await c.get_underlay_channel())) for c in channels])
+            timeout = self._amqp.confirm_timeout
+            raw = tuple(
+                [TickBatcher(_concrete(await c.get_underlay_channel()), timeout) for c in channels]
+            )
         except BaseException:
             await connection.close()
             raise
