@@ -24,7 +24,7 @@ def create_app(settings: Settings, publisher: Publisher | None = None) -> web.Ap
     auth = Authenticator(settings.security, metrics.auth_failures, settings.http.max_body_bytes)
     app = web.Application(
         client_max_size=auth.client_max_size,
-        middlewares=[middleware.canonical_log, middleware.errors],
+        middlewares=[middleware.canonical_log],
     )
     app[SETTINGS] = settings
     app[METRICS] = metrics

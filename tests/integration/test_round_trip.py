@@ -143,3 +143,17 @@ def _with_id(type_: str, id_: str) -> bytes:
     doc = orjson.loads(BODIES[type_])
     doc["id"] = id_
     return orjson.dumps(doc)
+
+
+async def test_a_body_larger_than_one_amqp_frame_round_trips_byte_identical(
+    start_relay: RelayFactory, channel: AbstractChannel, names: TopologySettings
+) -> None:
+    """An MMS callback of 600 KB spans several body frames and arrives unchanged."""
+    client = await start_relay()
+    queue = await bind_all(channel, names)
+    doc = orjson.loads(BODIES["mo_media"])
+    doc["body"]["message"] = "x" * 600_000
+    body = orjson.dumps(doc)
+    assert (await client.post("/sms/incoming", data=body)).status == 200
+    (message,) = await drain(queue, 1)
+    assert message.body == body
