@@ -13,15 +13,15 @@ from typing import Any
 
 import asyncpg
 
-from consumers.model import BatchReport, InboundMessage, Keyed, RecipientReport
+from consumers.model import Keyed
 from consumers.store import sql
-from consumers.store.protocol import OptOut
+from consumers.store.reads import SqlReads
 
 MARK_NEW = """INSERT INTO processed (consumer, dedup_key, processed_at_us)
     SELECT $1, k, $3 FROM unnest($2::text[]) AS k ON CONFLICT DO NOTHING RETURNING dedup_key"""
 
 
-class PostgresStore:
+class PostgresStore(SqlReads):
     def __init__(self, url: str, pool_size: int = 4, schema: str | None = None) -> None:
         self._url = url
         self._pool_size = pool_size
@@ -54,25 +54,6 @@ class PostgresStore:
             applied = [_claim(fresh, item.key) for item in items]
             await _execute(conn, [i for i, ok in zip(items, applied, strict=True) if ok])
         return applied
-
-    async def recipient_statuses(self, batch_id: str) -> list[RecipientReport]:
-        return [sql.status_from_row(r) for r in await self._fetch(sql.SELECT_STATUSES, (batch_id,))]
-
-    async def batch_report(self, batch_id: str) -> BatchReport | None:
-        rows = await self._fetch(sql.SELECT_BATCH, (batch_id,))
-        return sql.batch_from_row(rows[0]) if rows else None
-
-    async def inbound_message(self, message_id: str) -> InboundMessage | None:
-        rows = await self._fetch(sql.SELECT_INBOUND, (message_id,))
-        return sql.inbound_from_row(rows[0]) if rows else None
-
-    async def opt_outs(self, our_number: str | None = None) -> list[OptOut]:
-        rows = await self._fetch(sql.SELECT_OPT_OUTS, (our_number or "", our_number or ""))
-        return [OptOut(*r) for r in rows]
-
-    async def is_opted_out(self, sender: str, our_number: str) -> bool:
-        rows = await self._fetch(sql.SELECT_OPTED_OUT, (sender, our_number))
-        return bool(rows and rows[0][0])
 
     def _acquire(self) -> Any:
         if self._pool is None:

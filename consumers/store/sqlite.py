@@ -14,14 +14,14 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
-from consumers.model import BatchReport, InboundMessage, Keyed, RecipientReport
+from consumers.model import Keyed
 from consumers.store import sql
-from consumers.store.protocol import OptOut
+from consumers.store.reads import SqlReads
 
 T = TypeVar("T")
 
 
-class SqliteStore:
+class SqliteStore(SqlReads):
     def __init__(self, path: str, synchronous: str = "FULL") -> None:
         self._path = path
         self._synchronous = synchronous
@@ -44,26 +44,6 @@ class SqliteStore:
 
     async def apply(self, consumer: str, items: Sequence[Keyed]) -> list[bool]:
         return await self._run(lambda: self._apply(consumer, items))
-
-    async def recipient_statuses(self, batch_id: str) -> list[RecipientReport]:
-        rows = await self._fetch(sql.SELECT_STATUSES, (batch_id,))
-        return [sql.status_from_row(r) for r in rows]
-
-    async def batch_report(self, batch_id: str) -> BatchReport | None:
-        rows = await self._fetch(sql.SELECT_BATCH, (batch_id,))
-        return sql.batch_from_row(rows[0]) if rows else None
-
-    async def inbound_message(self, message_id: str) -> InboundMessage | None:
-        rows = await self._fetch(sql.SELECT_INBOUND, (message_id,))
-        return sql.inbound_from_row(rows[0]) if rows else None
-
-    async def opt_outs(self, our_number: str | None = None) -> list[OptOut]:
-        rows = await self._fetch(sql.SELECT_OPT_OUTS, (our_number or "", our_number or ""))
-        return [OptOut(*r) for r in rows]
-
-    async def is_opted_out(self, sender: str, our_number: str) -> bool:
-        rows = await self._fetch(sql.SELECT_OPTED_OUT, (sender, our_number))
-        return bool(rows and rows[0][0])
 
     async def _run(self, fn: Callable[[], T]) -> T:
         if self._executor is None:
