@@ -73,6 +73,10 @@ class Worker:
         self.consuming = False
 
     @property
+    def metrics(self) -> Metrics:
+        return self._metrics
+
+    @property
     def healthy(self) -> bool:
         conn = self._connection
         return self.consuming and conn is not None and not conn.is_closed
@@ -155,7 +159,11 @@ class Worker:
         headers = message.headers or {}
         try:
             envelope = open_envelope(message.body, message.type, headers)
-            return message, envelope, await self._handler.handle(envelope)
+            started = time.perf_counter()
+            try:
+                return message, envelope, await self._handler.handle(envelope)
+            finally:
+                self._metrics.observe_handler(time.perf_counter() - started)
         except Reject as exc:
             return DeadLetter(exc.reason)
         except Retry as exc:

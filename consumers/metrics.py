@@ -22,8 +22,15 @@ class Metrics:
             ["queue"],
             registry=self.registry,
         )
+        self._handler = Histogram(
+            "consumer_handler_seconds",
+            "Time the sample handler took to decide one message's effect.",
+            ["queue"],
+            registry=self.registry,
+        )
         self._counters = {o: self._messages.labels(queue, o) for o in OUTCOMES}
         self._batch_seconds = self._batch.labels(queue)
+        self._handler_seconds = self._handler.labels(queue)
 
     def count(self, outcome: str, n: int = 1) -> None:
         if n:
@@ -31,6 +38,9 @@ class Metrics:
 
     def observe_batch(self, seconds: float) -> None:
         self._batch_seconds.observe(seconds)
+
+    def observe_handler(self, seconds: float) -> None:
+        self._handler_seconds.observe(seconds)
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

@@ -78,6 +78,11 @@ async def test_messages_are_stored_then_acked(
         await wait_until(lambda: _equals(delivered(sqlite_store), 50))
     assert worker.tally.applied == 50
     assert await queue_depth(settings, settings.queue) == 0
+    exposition = worker.metrics.render().decode()
+    assert f'consumer_handler_seconds_count{{queue="{settings.queue}"}} 50.0' in exposition
+    assert (
+        f'consumer_messages_total{{outcome="applied",queue="{settings.queue}"}} 50.0' in exposition
+    )
 
 
 async def test_retry_then_success(
