@@ -47,10 +47,6 @@ class TickBatcher:
     def is_closed(self) -> bool:
         return bool(self._channel.is_closed)
 
-    @property
-    def connection(self) -> Any:
-        return self._channel.connection
-
     def publish(self, message: Outgoing) -> Confirm:
         """A future for the broker's answer to `message` (Basic.Ack, or an exception)."""
         waiter: Confirm = self._loop.create_future()
