@@ -23,6 +23,11 @@ class ConfigError(ValueError):
     """A setting is missing or malformed; the message names the key."""
 
 
+# Request headers that carry credentials: no setting may forward them to the broker.
+NEVER_FORWARD = frozenset({"authorization", "cookie", "proxy-authorization"})
+SIGNATURE_HEADERS = "x-sinch-webhook-signature"
+
+
 class Secret:
     """A string that never shows itself in `repr`, `str` or logs."""
 
@@ -58,6 +63,16 @@ class HttpSettings:
     # Request headers copied into AMQP headers as `http-<name>`; never auth or signatures.
     forward_headers: tuple[str, ...] = ("user-agent", "x-request-id")
     retry_after_seconds: int = dataclasses.field(default=5, metadata=_min(1))
+
+    def __post_init__(self) -> None:
+        # Checked once here, not per request: credentials never reach the broker.
+        names = tuple(name.lower() for name in self.forward_headers)
+        leaking = [n for n in names if n in NEVER_FORWARD or n.startswith(SIGNATURE_HEADERS)]
+        if leaking:
+            raise ConfigError(
+                f"invalid setting http.forward_headers: never forwarded: {', '.join(leaking)}"
+            )
+        object.__setattr__(self, "forward_headers", names)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

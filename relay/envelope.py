@@ -23,8 +23,6 @@ from relay.validation import MAX_TYPE_BYTES, Event
 PERSISTENT = 2
 CONTENT_TYPE = "application/json"
 APP_ID = "sinch-relay"
-# Never forwarded, whatever the allowlist says.
-_NEVER_FORWARD = frozenset({"authorization", "cookie", "proxy-authorization"})
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -88,12 +86,8 @@ def _headers(event: Event, received: Received, forward: tuple[str, ...]) -> Fiel
     if is_misrouted(event, received):
         headers["x-misrouted"] = True
     headers.update((received.trace or continue_trace(received.headers)).headers())
-    for name in forward:
+    for name in forward:  # lower-case, credential-free: HttpSettings checked it once
         value = received.headers.get(name)
-        if value is not None and name.lower() not in _NEVER_FORWARD and not _is_signature(name):
-            headers[f"http-{name.lower()}"] = value
+        if value is not None:
+            headers[f"http-{name}"] = value
     return headers
-
-
-def _is_signature(name: str) -> bool:
-    return name.lower().startswith("x-sinch-webhook-signature")

@@ -11,7 +11,7 @@ from aiohttp.test_utils import TestClient
 from structlog.testing import capture_logs
 
 from relay.app import create_app
-from relay.config import HttpSettings, Settings
+from relay.config import ConfigError, HttpSettings, Settings, load_settings
 from relay.errors import (
     BrokerBlocked,
     ConfirmTimeout,
@@ -201,12 +201,22 @@ async def test_one_canonical_log_line_per_request_without_body_or_numbers(
     assert "33662162466" not in orjson.dumps(logs).decode()
 
 
-async def test_authorization_and_signature_headers_are_never_forwarded(
+@pytest.mark.parametrize(
+    "leaking", ["Authorization", "cookie", "Proxy-Authorization", "x-sinch-webhook-signature-nonce"]
+)
+def test_an_allowlist_naming_a_credential_header_stops_start_up(leaking: str) -> None:
+    """Credentials and signatures can never be configured into AMQP headers."""
+    with pytest.raises(ConfigError, match=r"http\.forward_headers.*never forwarded"):
+        HttpSettings(forward_headers=("user-agent", leaking))
+    with pytest.raises(ConfigError, match=r"http\.forward_headers"):
+        load_settings(None, {"RELAY_HTTP_FORWARD_HEADERS": f"user-agent,{leaking}"})
+
+
+async def test_allowlisted_headers_are_forwarded_and_credentials_are_not(
     aiohttp_client: ClientFactory, publisher: FakePublisher
 ) -> None:
-    """Even an allowlist that names them cannot leak credentials to the broker."""
-    forward = ("user-agent", "authorization", "x-sinch-webhook-signature")
-    app = create_app(Settings(http=HttpSettings(forward_headers=forward)), publisher)
+    """Only allowlisted headers travel, lower-cased, whatever else the request carries."""
+    app = create_app(Settings(http=HttpSettings(forward_headers=("User-Agent",))), publisher)
     client = await aiohttp_client(app)
     await client.post(
         "/sms",
