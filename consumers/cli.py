@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import signal
 import sys
-from collections.abc import Coroutine, Mapping, Sequence
+from collections.abc import AsyncIterator, Coroutine, Mapping, Sequence
 from typing import Any, TextIO
 
 import aio_pika
@@ -89,31 +90,35 @@ def store_for(settings: WorkerSettings) -> Store:
     return open_store(settings.store_url.reveal(), sqlite_synchronous=settings.sqlite_synchronous)
 
 
+@contextlib.asynccontextmanager
+async def opened_store(settings: WorkerSettings) -> AsyncIterator[Store]:
+    """The configured store, open for the block and closed after it."""
+    store = store_for(settings)
+    await store.open()
+    try:
+        yield store
+    finally:
+        await store.close()
+
+
 async def run_worker(settings: WorkerSettings) -> int:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    store, metrics = store_for(settings), Metrics(settings.queue)
-    await store.open()
-    try:
+    metrics = Metrics(settings.queue)
+    async with opened_store(settings) as store:
         worker = Worker(settings, handler_for(settings.kind), store, metrics)
         app = server.create_app(lambda: worker.healthy, metrics)
         async with server.serving(app, settings.http_host, settings.http_port):
             await worker.run(stop)
-    finally:
-        await store.close()
     return 0
 
 
 async def print_status(settings: WorkerSettings, batch_id: str, out: TextIO) -> int:
-    store = store_for(settings)
-    await store.open()
-    try:
+    async with opened_store(settings) as store:
         rows = await store.recipient_statuses(batch_id)
         report = await store.batch_report(batch_id)
-    finally:
-        await store.close()
     _table(
         out,
         ("recipient", "status", "code", "at"),
@@ -133,12 +138,8 @@ async def print_status(settings: WorkerSettings, batch_id: str, out: TextIO) -> 
 
 
 async def print_opt_outs(settings: WorkerSettings, to: str | None, out: TextIO) -> int:
-    store = store_for(settings)
-    await store.open()
-    try:
+    async with opened_store(settings) as store:
         rows = await store.opt_outs(to)
-    finally:
-        await store.close()
     _table(
         out,
         ("sender", "our number", "keyword", "since"),
