@@ -8,14 +8,14 @@ Scenarios that only cut the network go through a proxy to the shared `amqp_url`.
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from pathlib import Path
 
 import pytest
 
 from tests.faults import rabbit
 from tests.faults.checker import TABLE_HEADER, Report
-from tests.faults.harness import Names, RelayProcess, delete_topology
+from tests.faults.harness import Names, RelayProcess, bind_queue, delete_topology
 from tests.tcp_proxy import FaultProxy
 
 REPORTS = pytest.StashKey[list[Report]]()
@@ -99,6 +99,33 @@ def relays(tmp_path: Path) -> Iterator[Callable[..., RelayProcess]]:
     yield make
     for relay in made:
         relay.kill()
+
+
+StartRelay = Callable[..., Awaitable[RelayProcess]]
+
+
+@pytest.fixture
+def relay_on(relays: Callable[..., RelayProcess]) -> StartRelay:
+    """Bind the scenario's `#` queue on `broker`, then start a relay that reaches it.
+
+    `via` is the address the relay uses (a proxy in front of `broker`, or a node list);
+    `env` adds settings; `queue_args` are extra arguments of the bound queue.
+    """
+
+    async def start(
+        broker: str,
+        names: Names,
+        *,
+        via: str | None = None,
+        env: Mapping[str, str] | None = None,
+        queue_args: Mapping[str, object] | None = None,
+    ) -> RelayProcess:
+        await bind_queue(broker, names, queue_args)
+        relay = relays({"RELAY_AMQP_URL": via or broker, **names.env(), **(env or {})})
+        await relay.start()
+        return relay
+
+    return start
 
 
 @pytest.fixture(scope="module")

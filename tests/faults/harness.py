@@ -81,6 +81,7 @@ class RelayProcess:
     """`relay serve` as a real subprocess on 127.0.0.1, with settings from its environment."""
 
     def __init__(self, env: Mapping[str, str], workdir: Path, port: int) -> None:
+        self.settings_env = dict(env)  # what the caller set: a successor reuses it
         base = {k: v for k, v in os.environ.items() if not k.startswith("RELAY_")}
         self._env = base | {
             "RELAY_LOGGING_FORMAT": "json",

@@ -12,24 +12,22 @@ import pytest
 
 from tests.faults import rabbit
 from tests.faults.checker import Report
-from tests.faults.harness import Names, RelayProcess, Scenario, bind_queue
+from tests.faults.conftest import StartRelay
+from tests.faults.harness import Names, Scenario
 
 pytestmark = [pytest.mark.faults, pytest.mark.timeout(120)]
 
-MakeRelay = Callable[..., RelayProcess]
 CONFIRM_TIMEOUT = 2.0
 
 
 async def test_broker_node_stopped_and_restarted_mid_load_loses_nothing(
     rabbit_node: rabbit.RabbitNode,
     names: Names,
-    relays: MakeRelay,
+    relay_on: StartRelay,
     record: Callable[[Report], Report],
 ) -> None:
     """`rabbitmqctl stop` mid-load, start again: 503 while down, reconnects by itself."""
-    await bind_queue(rabbit_node.url, names)
-    relay = relays({"RELAY_AMQP_URL": rabbit_node.url, **names.env()})
-    await relay.start()
+    relay = await relay_on(rabbit_node.url, names)
     scenario = Scenario("2. broker node stopped + restarted", relay.url, names)
 
     async def fault() -> None:
@@ -58,13 +56,11 @@ async def test_resource_alarm_answers_429_without_hanging_or_losing(
     alarm: str,
     rabbit_node: rabbit.RabbitNode,
     names: Names,
-    relays: MakeRelay,
+    relay_on: StartRelay,
     record: Callable[[Report], Report],
 ) -> None:
     """Alarm raised for 3 s: 429 while blocked (503 for publishes caught by it), no hang."""
-    await bind_queue(rabbit_node.url, names)
-    relay = relays({"RELAY_AMQP_URL": rabbit_node.url, **names.env()})
-    await relay.start()
+    relay = await relay_on(rabbit_node.url, names)
     scenario = Scenario(f"3. {alarm} alarm 3 s", relay.url, names)
     raise_it, clear_it = ALARMS[alarm]
 

@@ -12,25 +12,22 @@ from collections.abc import Callable
 import pytest
 
 from tests.faults.checker import Report, drain
-from tests.faults.harness import Names, RelayProcess, Scenario, bind_queue
+from tests.faults.conftest import StartRelay
+from tests.faults.harness import Names, Scenario
 from tests.tcp_proxy import FaultProxy
 
 pytestmark = [pytest.mark.faults, pytest.mark.timeout(90)]
-
-MakeRelay = Callable[..., RelayProcess]
 
 
 async def test_connection_cut_mid_load_loses_nothing_and_recovers(
     amqp_url: str,
     proxy: FaultProxy,
     shared_names: Names,
-    relays: MakeRelay,
+    relay_on: StartRelay,
     record: Callable[[Report], Report],
 ) -> None:
     """Cut relay-broker traffic for 3 s: 503 meanwhile, 2xx again after, nothing acked lost."""
-    await bind_queue(amqp_url, shared_names)
-    relay = relays({"RELAY_AMQP_URL": proxy.url_for(amqp_url), **shared_names.env()})
-    await relay.start()
+    relay = await relay_on(amqp_url, shared_names, via=proxy.url_for(amqp_url))
     scenario = Scenario("1. connection cut 3 s (proxy)", relay.url, shared_names)
 
     async def fault() -> None:
@@ -49,14 +46,12 @@ async def test_confirms_never_arriving_answer_503_and_ack_nothing_unconfirmed(
     amqp_url: str,
     proxy: FaultProxy,
     shared_names: Names,
-    relays: MakeRelay,
+    relay_on: StartRelay,
     record: Callable[[Report], Report],
 ) -> None:
     """Broker-to-relay bytes held for 3 s: every publish times out into 503, none is acked."""
-    await bind_queue(amqp_url, shared_names)
-    env = {"RELAY_AMQP_URL": proxy.url_for(amqp_url), "RELAY_AMQP_CONFIRM_TIMEOUT": "0.5"}
-    relay = relays(env | shared_names.env())
-    await relay.start()
+    timeout = {"RELAY_AMQP_CONFIRM_TIMEOUT": "0.5"}
+    relay = await relay_on(amqp_url, shared_names, via=proxy.url_for(amqp_url), env=timeout)
     scenario = Scenario("4. confirms withheld 3 s (proxy)", relay.url, shared_names)
 
     async def fault() -> None:
@@ -72,13 +67,11 @@ async def test_confirms_never_arriving_answer_503_and_ack_nothing_unconfirmed(
 
 
 async def test_nacked_publishes_answer_503_and_ack_nothing_rejected(
-    amqp_url: str, shared_names: Names, relays: MakeRelay, record: Callable[[Report], Report]
+    amqp_url: str, shared_names: Names, relay_on: StartRelay, record: Callable[[Report], Report]
 ) -> None:
     """A full reject-publish quorum queue nacks: 503 until a consumer empties it, none lost."""
     limit = {"x-max-length": 300, "x-overflow": "reject-publish"}
-    await bind_queue(amqp_url, shared_names, limit)
-    relay = relays({"RELAY_AMQP_URL": amqp_url, **shared_names.env()})
-    await relay.start()
+    relay = await relay_on(amqp_url, shared_names, queue_args=limit)
     scenario = Scenario("4. publishes nacked (queue full)", relay.url, shared_names)
     early: list[str] = []
     consuming = asyncio.Event()

@@ -15,7 +15,8 @@ from collections.abc import Callable
 import pytest
 
 from tests.faults.checker import Report
-from tests.faults.harness import Names, RelayProcess, Scenario, bind_queue
+from tests.faults.conftest import StartRelay
+from tests.faults.harness import Names, RelayProcess, Scenario
 from tests.tcp_proxy import FaultProxy
 
 pytestmark = [pytest.mark.faults, pytest.mark.timeout(90)]
@@ -24,20 +25,21 @@ MakeRelay = Callable[..., RelayProcess]
 
 
 async def test_relay_sigkilled_mid_load_then_restarted_loses_nothing_acked(
-    amqp_url: str, shared_names: Names, relays: MakeRelay, record: Callable[[Report], Report]
+    amqp_url: str,
+    shared_names: Names,
+    relays: MakeRelay,
+    relay_on: StartRelay,
+    record: Callable[[Report], Report],
 ) -> None:
     """SIGKILL the relay, start a new one 1 s later: every 2xx answered before is queued."""
-    await bind_queue(amqp_url, shared_names)
-    env = {"RELAY_AMQP_URL": amqp_url, **shared_names.env()}
-    relay = relays(env)
-    await relay.start()
+    relay = await relay_on(amqp_url, shared_names)
     scenario = Scenario("5. relay SIGKILL + restart", relay.url, shared_names)
 
     async def fault() -> None:
         relay.send(signal.SIGKILL)
         await relay.wait_exit(5)
         await asyncio.sleep(1)
-        await relays(env, port=relay.port).start()
+        await relays(relay.settings_env, port=relay.port).start()
 
     report = record(await scenario.judge(amqp_url, await scenario.run(fault)))
     report.check()
@@ -51,13 +53,11 @@ async def test_relay_sigtermed_mid_load_drains_in_flight_publishes(
     proxy: FaultProxy,
     shared_names: Names,
     relays: MakeRelay,
+    relay_on: StartRelay,
     record: Callable[[Report], Report],
 ) -> None:
     """SIGTERM with ~100 publishes awaiting slow confirms: all answered 2xx, all queued."""
-    await bind_queue(amqp_url, shared_names)
-    env = {"RELAY_AMQP_URL": proxy.url_for(amqp_url), **shared_names.env()}
-    relay = relays(env)
-    await relay.start()
+    relay = await relay_on(amqp_url, shared_names, via=proxy.url_for(amqp_url))
     proxy.delay = 1.0  # every confirm takes a second: the relay always has work in flight
     scenario = Scenario("5. relay SIGTERM (drain) + restart", relay.url, shared_names)
     signalled = 0.0
@@ -68,7 +68,7 @@ async def test_relay_sigtermed_mid_load_drains_in_flight_publishes(
         relay.send(signal.SIGTERM)
         assert await relay.wait_exit(15) == 0
         proxy.delay = 0.0
-        await relays(env, port=relay.port).start()
+        await relays(relay.settings_env, port=relay.port).start()
 
     sent = await scenario.run(fault)
     report = record(await scenario.judge(amqp_url, sent))
