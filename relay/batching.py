@@ -19,13 +19,12 @@ from typing import Any
 
 import aiormq
 from aiormq.abc import ChannelFrame
-from pamqp.body import ContentBody
 from pamqp.commands import Basic
 from pamqp.frame import marshal
-from pamqp.header import ContentHeader
 
 from relay.envelope import Outgoing
 from relay.errors import ConfirmTimeout, Unavailable
+from relay.framing import content_frames
 
 Confirm = asyncio.Future[Any]
 
@@ -86,9 +85,8 @@ class TickBatcher:
             waiter.set_exception(ValueError("a message_id is required"))
             return b""
         try:
-            payload = self._publish_frame(message) + b"".join(
-                marshal(frame, channel.number)
-                for frame in _content(message, channel.max_content_size)
+            payload = self._publish_frame(message) + content_frames(
+                message.properties, message.body, channel.number, channel.max_content_size
             )
         except Exception as exc:
             waiter.set_exception(exc)
@@ -110,15 +108,6 @@ class TickBatcher:
             if len(self._publish_frames) < _MAX_CACHED_FRAMES:  # unknown types vary freely
                 self._publish_frames[key] = frame
         return frame
-
-
-def _content(message: Outgoing, max_size: int) -> list[Any]:
-    body = message.body
-    header = ContentHeader(properties=message.properties, body_size=len(body))
-    if len(body) <= max_size:
-        return [header, ContentBody(body)] if body else [header]
-    chunks = [body[i : i + max_size] for i in range(0, len(body), max_size)]
-    return [header, *map(ContentBody, chunks)]
 
 
 def _expire(waiters: list[Confirm], timeout: float) -> None:

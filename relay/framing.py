@@ -1,0 +1,129 @@
+"""The wire bytes of one publish's content: header frame and body frames.
+
+pamqp encodes a content header by walking every property through a generic, type-
+dispatching encoder; under the benchmark that was about 11 us of a ~160 us request.
+The relay's messages only ever carry short strings, a delivery mode, a timestamp and a
+header table of strings and booleans, so those are encoded here directly. Anything
+else (another value type, an over-long name) goes to pamqp, and the tests check that
+both produce the same bytes for whatever the relay can send.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Callable
+from typing import Any
+
+from pamqp.body import ContentBody
+from pamqp.commands import Basic
+from pamqp.frame import marshal
+from pamqp.header import ContentHeader
+
+_FRAME_HEADER = struct.Struct(">BHI")  # frame type, channel, payload size
+_HEADER_FRAME, _BODY_FRAME = 2, 3
+_FRAME_END = b"\xce"
+_CLASS_WEIGHT_SIZE = struct.Struct(">HHQ")  # class id, weight (0), body size
+_FLAGS = struct.Struct(">H")
+_LONG = struct.Struct(">I")
+_TIMESTAMP = struct.Struct(">Q")
+
+
+class _Unsupported(Exception):
+    """A value the direct encoder leaves to pamqp."""
+
+
+def content_frames(properties: Basic.Properties, body: bytes, channel: int, max_size: int) -> bytes:
+    """The content header frame and body frame(s) of one message, ready for the socket."""
+    try:
+        header = _header_payload(properties, len(body))
+    except _Unsupported:
+        header = ContentHeader(properties=properties, body_size=len(body)).marshal()
+    parts = [_FRAME_HEADER.pack(_HEADER_FRAME, channel, len(header)), header, _FRAME_END]
+    for start in range(0, len(body), max_size):
+        chunk = body[start : start + max_size]
+        parts += (_FRAME_HEADER.pack(_BODY_FRAME, channel, len(chunk)), chunk, _FRAME_END)
+    return b"".join(parts)
+
+
+def pamqp_content_frames(
+    properties: Basic.Properties, body: bytes, channel: int, max_size: int
+) -> bytes:
+    """The same bytes through pamqp alone: the reference the tests compare against."""
+    frames: list[Any] = [ContentHeader(properties=properties, body_size=len(body))]
+    frames += [ContentBody(body[i : i + max_size]) for i in range(0, len(body), max_size)]
+    return b"".join(marshal(frame, channel) for frame in frames)
+
+
+def _header_payload(properties: Basic.Properties, body_size: int) -> bytes:
+    flags = 0
+    parts = [b""]
+    for name, bit, encoder in _PROPERTIES:
+        value = getattr(properties, name)
+        if value is None or value == "":
+            continue
+        flags |= bit
+        parts.append(encoder(value))
+    parts[0] = _CLASS_WEIGHT_SIZE.pack(Basic.frame_id, 0, body_size) + _FLAGS.pack(flags)
+    return b"".join(parts)
+
+
+def _octet(value: Any) -> bytes:
+    if type(value) is not int or not 0 <= value <= 255:
+        raise _Unsupported("octet")
+    return bytes((value,))
+
+
+def _timestamp(value: Any) -> bytes:
+    if getattr(value, "tzinfo", None) is None:
+        raise _Unsupported("timestamp")  # naive datetimes and struct_time: pamqp's rules
+    return _TIMESTAMP.pack(int(value.timestamp()))
+
+
+def _shortstr(value: Any) -> bytes:
+    if type(value) is not str:
+        raise _Unsupported("shortstr")
+    raw = value.encode()
+    if len(raw) > 255:
+        raise _Unsupported("shortstr length")  # pamqp raises the proper error
+    return bytes((len(raw),)) + raw
+
+
+def _table(table: Any) -> bytes:
+    if type(table) is not dict:
+        raise _Unsupported("table")
+    parts = []
+    for key, value in sorted(table.items()):  # pamqp's order, so the bytes match
+        name = _shortstr(key)
+        if len(name) > 129:
+            raise _Unsupported("field name length")  # pamqp truncates it, with a warning
+        parts.append(name + _table_value(value))
+    payload = b"".join(parts)
+    return _LONG.pack(len(payload)) + payload
+
+
+def _table_value(value: Any) -> bytes:
+    if type(value) is str:
+        raw = value.encode()
+        return b"S" + _LONG.pack(len(raw)) + raw
+    if type(value) is bool:
+        return b"t\x01" if value else b"t\x00"
+    raise _Unsupported("table value")
+
+
+# Basic.Properties in wire order: attribute, flag bit, encoder.
+_PROPERTIES: tuple[tuple[str, int, Callable[[Any], bytes]], ...] = (
+    ("content_type", 1 << 15, _shortstr),
+    ("content_encoding", 1 << 14, _shortstr),
+    ("headers", 1 << 13, _table),
+    ("delivery_mode", 1 << 12, _octet),
+    ("priority", 1 << 11, _octet),
+    ("correlation_id", 1 << 10, _shortstr),
+    ("reply_to", 1 << 9, _shortstr),
+    ("expiration", 1 << 8, _shortstr),
+    ("message_id", 1 << 7, _shortstr),
+    ("timestamp", 1 << 6, _timestamp),
+    ("message_type", 1 << 5, _shortstr),
+    ("user_id", 1 << 4, _shortstr),
+    ("app_id", 1 << 3, _shortstr),
+    ("cluster_id", 1 << 2, _shortstr),
+)
