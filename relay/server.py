@@ -8,6 +8,7 @@ their confirms; only then does the AMQP connection close. Nothing acknowledged i
 from __future__ import annotations
 
 import asyncio
+import gc
 import signal
 
 import structlog
@@ -19,6 +20,8 @@ from relay.config import Settings
 from relay.keys import LIFECYCLE
 
 log = structlog.get_logger("relay.server")
+
+_GEN0_THRESHOLD = 10_000
 
 
 async def serve(settings: Settings, host: str, port: int) -> None:
@@ -36,6 +39,7 @@ async def serve(settings: Settings, host: str, port: int) -> None:
     tls = auth.server_context(settings.security)
     site = web.TCPSite(runner, host, port, reuse_port=True, ssl_context=tls)
     await site.start()
+    _settle_heap()
     log.info("relay.started", host=host, port=port, tls=tls is not None)
     await stop.wait()
     app[LIFECYCLE].draining = True
@@ -43,6 +47,21 @@ async def serve(settings: Settings, host: str, port: int) -> None:
     await asyncio.sleep(settings.shutdown.grace)
     await runner.cleanup()
     log.info("relay.stopped")
+
+
+def _settle_heap() -> None:
+    """Keep the cyclic garbage collector off the request path's back.
+
+    Start-up leaves ~50k long-lived objects (aiohttp, aio-pika, prometheus, config);
+    the collector kept re-scanning them, and at the default gen-0 threshold of 700
+    allocations it ran every few requests. Under the benchmark that was ~13% of the
+    relay's CPU and most of its p99 (GC pauses). Frozen start-up objects are never
+    scanned again; a 10,000-allocation threshold still collects request garbage
+    cycles, just in larger, rarer batches (RSS stays flat over a 60 s run).
+    """
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(_GEN0_THRESHOLD, *gc.get_threshold()[1:])
 
 
 def _stop_event() -> asyncio.Event:
