@@ -4,9 +4,14 @@ aiormq's `basic_publish` takes a lock, a timeout scope, a countdown and a write-
 slot per message, and every message becomes its own socket write. Under load that was
 a quarter of the relay's CPU (py-spy). Here each publish only registers its confirm
 future, in delivery-tag order, and the first publish of a tick schedules one flush that
-frames every pending message into one write. Confirms, nacks and returns still arrive
-through aiormq's own bookkeeping (`confirmations`, `message_id_delivery_tag`), so the
-guarantee is unchanged: a caller's future resolves only on the broker's ack.
+frames every pending message into one write.
+
+The caller's own future is what goes into aiormq's confirmation table (`confirmations`,
+`message_id_delivery_tag`), so aiormq's reader resolves it directly on Basic.Ack, fails
+it on Basic.Nack or Basic.Return. An aiormq-made future would cost four done-callbacks
+per message (its future stores) plus one to forward the result. The guarantee is
+unchanged: a caller's future resolves only on the broker's ack. What the future stores
+did on close, this module does: a closing channel fails every waiter it still holds.
 
 This reads aiormq channel internals (pinned to aiormq 7.x in pyproject.toml); the
 integration and fault suites exercise every path (ack, nack, return, close, timeout).
@@ -41,32 +46,38 @@ class TickBatcher:
         self._pending: list[tuple[Outgoing, Confirm]] = []
         # Basic.Publish frames by (exchange, routing key): the same few recur for ever.
         self._publish_frames: dict[tuple[str, str], bytes] = {}
+        channel.closing.add_done_callback(self._on_closed)
 
     @property
     def is_closed(self) -> bool:
         return bool(self._channel.is_closed)
 
-    def publish(self, message: Outgoing) -> Confirm:
-        """A future for the broker's answer to `message` (Basic.Ack, or an exception)."""
+    async def publish(self, message: Outgoing) -> Any:
+        """The broker's answer to `message` (Basic.Ack); raises on nack, return, close."""
         waiter: Confirm = self._loop.create_future()
         if not self._pending:
             self._loop.call_soon(self._flush)
         self._pending.append((message, waiter))
-        return waiter
+        try:
+            return await waiter
+        finally:
+            # Returns are matched to publishes by message_id: forget it once settled.
+            self._channel.message_id_delivery_tag.pop(message.properties.message_id or "", None)
 
     def _flush(self) -> None:
         batch, self._pending = self._pending, []
         # One timer per tick bounds every waiter of the batch, whatever happens below.
-        self._loop.call_later(self._timeout, _expire, [w for _, w in batch], self._timeout)
+        self._loop.call_later(self._timeout, self._expire, [w for _, w in batch])
         try:
             self._write(batch)
         except Exception as exc:  # never leave a caller waiting on an unsent publish
-            _fail(batch, Unavailable(f"publish failed: {exc.__class__.__name__}"))
+            _fail((w for _, w in batch), Unavailable(f"publish failed: {exc.__class__.__name__}"))
 
     def _write(self, batch: list[tuple[Outgoing, Confirm]]) -> None:
         channel = self._channel
         if channel.is_closed or channel.write_queue.full():
-            _fail(batch, Unavailable("confirm channel closed or its write buffer is full"))
+            reason = Unavailable("confirm channel closed or its write buffer is full")
+            _fail((w for _, w in batch), reason)
             return
         payloads = [p for message, waiter in batch if (p := self._frame(message, waiter))]
         if payloads:
@@ -92,11 +103,8 @@ class TickBatcher:
             waiter.set_exception(exc)
             return b""
         channel.delivery_tag += 1
-        confirmation = channel.create_future()
-        channel.confirmations[channel.delivery_tag] = confirmation
+        channel.confirmations[channel.delivery_tag] = waiter
         channel.message_id_delivery_tag[message_id] = channel.delivery_tag
-        confirmation.add_done_callback(lambda done: _settle(channel, message_id, done, waiter))
-        waiter.add_done_callback(lambda _: confirmation.cancel())  # no-op once settled
         return payload
 
     def _publish_frame(self, message: Outgoing) -> bytes:
@@ -109,26 +117,22 @@ class TickBatcher:
                 self._publish_frames[key] = frame
         return frame
 
+    def _expire(self, waiters: list[Confirm]) -> None:
+        """Fail what the broker has not confirmed in time; a late confirm is then dropped."""
+        late = {w for w in waiters if not w.done()}
+        if not late:
+            return
+        _fail(late, ConfirmTimeout(f"no confirm within {self._timeout}s"))
+        confirmations = self._channel.confirmations
+        for tag in [t for t, c in confirmations.items() if c in late]:
+            del confirmations[tag]
 
-def _expire(waiters: list[Confirm], timeout: float) -> None:
+    def _on_closed(self, _: asyncio.Future[Any]) -> None:
+        waiting = [c for c in self._channel.confirmations.values() if isinstance(c, asyncio.Future)]
+        _fail(waiting, Unavailable("confirm channel closed before the broker confirmed"))
+
+
+def _fail(waiters: Any, exc: Exception) -> None:
     for waiter in waiters:
-        if not waiter.done():
-            waiter.set_exception(ConfirmTimeout(f"no confirm within {timeout}s"))
-
-
-def _settle(channel: aiormq.Channel, message_id: str, done: Confirm, waiter: Confirm) -> None:
-    channel.message_id_delivery_tag.pop(message_id, None)
-    if waiter.done():
-        return
-    if done.cancelled():
-        waiter.set_exception(Unavailable("confirm cancelled"))
-    elif (exc := done.exception()) is not None:
-        waiter.set_exception(exc)
-    else:
-        waiter.set_result(done.result())
-
-
-def _fail(batch: list[tuple[Outgoing, Confirm]], exc: Exception) -> None:
-    for _, waiter in batch:
         if not waiter.done():
             waiter.set_exception(exc)
