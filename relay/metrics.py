@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
@@ -19,6 +20,15 @@ class Metrics:
     in_flight: Gauge
     broker_up: Gauge
     auth_failures: Counter
+    # Labelled children of `requests`; labels() takes a lock and builds a key per call.
+    _request_children: dict[tuple[str, str, int], Any] = dataclasses.field(default_factory=dict)
+
+    def count_request(self, route: str, type_: str, status: int) -> None:
+        key = (route, type_, status)
+        child = self._request_children.get(key)
+        if child is None:
+            child = self._request_children[key] = self.requests.labels(route, type_, str(status))
+        child.inc()
 
 
 def create_metrics() -> Metrics:

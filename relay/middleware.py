@@ -81,7 +81,7 @@ def _log_line(request: web.Request, status: int, started: float) -> None:
     route = request.match_info.route.resource
     route_name = route.canonical if route is not None else "unmatched"
     type_label = fields.get("type", "") if fields.get("type") in ROUTES else "other"
-    request.app[METRICS].requests.labels(route_name, type_label, str(status)).inc()
+    request.app[METRICS].count_request(route_name, type_label, status)
     emit = log.debug if request.path in _QUIET_PATHS and status < 500 else log.info
     emit(
         "http.request",

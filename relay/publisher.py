@@ -59,6 +59,7 @@ class AmqpPublisher:
         self._amqp = amqp
         self._names = names
         self._connection: AbstractConnection | None = None
+        self._unblocked: asyncio.Event | None = None  # cleared while the broker blocks us
         # Underlying aiormq confirm channels, used round-robin by concurrent publishes.
         self._channels: tuple[TickBatcher, ...] = ()
         self._turn = 0
@@ -81,7 +82,7 @@ class AmqpPublisher:
         return {
             "connected": self._connection is not None and not self._connection.is_closed,
             "channel_open": bool(channels) and not any(c.is_closed for c in channels),
-            "not_blocked": not _is_blocked(self._connection),
+            "not_blocked": not self._blocked(),
             "accepting": not self._closing,
         }
 
@@ -131,9 +132,12 @@ class AmqpPublisher:
         channel = channels[self._turn]
         if channel.is_closed:
             raise Unavailable("confirm channel closed")
-        if _is_blocked(self._connection):
+        if self._blocked():
             raise BrokerBlocked("broker blocked publishers (resource alarm)")
         return channel
+
+    def _blocked(self) -> bool:
+        return self._unblocked is not None and not self._unblocked.is_set()
 
     async def _publish(
         self, channel: TickBatcher, message: Outgoing
@@ -218,6 +222,7 @@ class AmqpPublisher:
         for channel in channels:
             channel.close_callbacks.add(lambda *_: lost.set())
         self._connection, self._channels = connection, raw
+        self._unblocked = _unblocked_event(connection)
         log.info("amqp.connected", connection_name=self._amqp.connection_name, node=address[0])
         return lost
 
@@ -227,6 +232,7 @@ class AmqpPublisher:
 
     async def _drop_connection(self) -> None:
         connection, self._connection, self._channels = self._connection, None, ()
+        self._unblocked = None
         if not self._closing:
             log.warning("amqp.connection_lost", retry_in=self._amqp.reconnect_interval)
             await asyncio.sleep(self._amqp.reconnect_interval)
@@ -241,16 +247,17 @@ class AmqpPublisher:
             await topology.check(channel, self._names)
 
 
-def _is_blocked(connection: AbstractConnection | None) -> bool:
-    """Whether the broker sent connection.blocked (a memory or disk alarm).
+def _unblocked_event(connection: AbstractConnection) -> asyncio.Event | None:
+    """The event aiormq clears on connection.blocked (a memory or disk alarm).
 
     aiormq tracks this in a private event and has no public accessor; read it
-    defensively so that a change in aiormq degrades to "not blocked", not to a crash.
+    defensively, once per connection, so that a change in aiormq degrades to "never
+    blocked", not to a crash.
     """
     transport = getattr(connection, "transport", None)
     raw = getattr(transport, "connection", None)
     event = getattr(raw, "_Connection__connection_unblocked", None)
-    return isinstance(event, asyncio.Event) and raw.is_opened and not event.is_set()  # type: ignore[union-attr]
+    return event if isinstance(event, asyncio.Event) else None
 
 
 def _concrete(channel: aiormq.abc.AbstractChannel) -> aiormq.Channel:

@@ -49,7 +49,11 @@ class TraceParent:
     @classmethod
     def new(cls) -> TraceParent:
         """The root of a new, sampled trace."""
-        return cls(_random_hex(128), _random_hex(64))
+        ids = _random_hex(192)  # one PRNG call for both ids
+        trace_id, parent_id = ids[:32], ids[32:]
+        if trace_id == "0" * 32 or parent_id == "0" * 16:  # invalid in W3C: draw again
+            return cls.new()
+        return cls(trace_id, parent_id)
 
     def child(self) -> TraceParent:
         """The next hop of the same trace: same trace id, flags and state, new parent id."""
@@ -92,9 +96,10 @@ class Tracer(Protocol):
 class W3cTracer:
     """Carries trace ids without recording spans (OpenTelemetry absent)."""
 
-    @contextlib.contextmanager
-    def callback_span(self, headers: Mapping[str, str], name: str) -> Iterator[TraceParent]:
-        yield continue_trace(headers)
+    def callback_span(
+        self, headers: Mapping[str, str], name: str
+    ) -> contextlib.AbstractContextManager[TraceParent]:
+        return contextlib.nullcontext(continue_trace(headers))  # no generator frame per call
 
 
 class OtelTracer:

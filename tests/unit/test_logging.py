@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime
 import io
 
 import orjson
@@ -56,4 +57,6 @@ async def test_configured_json_lines_mask_phone_numbers() -> None:
     assert line["sender"] == mask_phone("46701234567") == "********567"
     assert line["event"] == "inbound.stop"
     assert line["level"] == "info"
+    stamped = datetime.datetime.fromisoformat(line["timestamp"])
     assert line["timestamp"].endswith("Z")
+    assert abs(datetime.datetime.now(datetime.UTC) - stamped) < datetime.timedelta(seconds=5)
