@@ -62,17 +62,46 @@ class UtcTimestamper:
         return event
 
 
+class _RequestLines:
+    """Where the canonical per-request lines go; see `request_line`."""
+
+    writer: TickFlushedWriter | None = None  # set by `configure` for JSON at level info
+    stamp = UtcTimestamper()
+    fallback = structlog.get_logger("relay.http")
+
+
+def request_line(fields: dict[str, Any]) -> None:
+    """Log the canonical `http.request` line made of `fields` (consumed) at level info.
+
+    Once `configure` set up JSON lines at level info or lower, the line is rendered
+    here: the same keys, timestamp format and phone masking as structlog's chain, at
+    a quarter of its cost (structlog's bound-logger and processor chain was ~8% of a
+    request's CPU under the benchmark). Anywhere else (console output, tests that
+    capture structlog events, no configuration) the line goes through structlog.
+    """
+    writer = _RequestLines.writer
+    if writer is None:
+        _RequestLines.fallback.info("http.request", **fields)
+        return
+    event = {"event": "http.request", **fields, "level": "info"}
+    mask_phone_numbers(None, "info", _RequestLines.stamp(None, "info", event))
+    writer.msg(orjson.dumps(event))
+
+
 def configure(settings: LoggingSettings, stream: TextIO | None = None) -> None:
     """Configure structlog and the stdlib root logger (aiohttp, aio-pika) once."""
     out = stream or sys.stdout
     as_json = settings.format == "json" or (settings.format == "auto" and not out.isatty())
     level = logging.getLevelNamesMapping()[settings.level.upper()]
+    factory = _factory(as_json, out)
     structlog.configure(
         processors=_processors(as_json),
         wrapper_class=structlog.make_filtering_bound_logger(level),
-        logger_factory=_factory(as_json, out),
+        logger_factory=factory,
         cache_logger_on_first_use=False,
     )
+    fast = isinstance(factory, _Fixed) and level <= logging.INFO
+    _RequestLines.writer = factory.writer if fast else None
     logging.basicConfig(
         stream=out,
         level=max(level, logging.WARNING),
@@ -93,13 +122,28 @@ def _processors(as_json: bool) -> list[Any]:
     return [*shared, structlog.dev.ConsoleRenderer()]
 
 
+def reset() -> None:
+    """Back to structlog's defaults (tests that configured logging clean up with this)."""
+    structlog.reset_defaults()
+    _RequestLines.writer = None
+
+
 def _factory(as_json: bool, out: TextIO) -> Any:
     if as_json and hasattr(out, "buffer"):
-        writer = TickFlushedWriter(out.buffer)
-        return lambda *_: writer
+        return _Fixed(TickFlushedWriter(out.buffer))
     if as_json:
         return structlog.BytesLoggerFactory()
     return structlog.PrintLoggerFactory(out)
+
+
+class _Fixed:
+    """A structlog logger factory that hands out one writer."""
+
+    def __init__(self, writer: TickFlushedWriter) -> None:
+        self.writer = writer
+
+    def __call__(self, *_: Any) -> TickFlushedWriter:
+        return self.writer
 
 
 class TickFlushedWriter:

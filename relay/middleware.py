@@ -12,6 +12,7 @@ from aiohttp import web
 from relay.errors import RelayError, Unauthorized
 from relay.handlers import Handler
 from relay.keys import IDS, LOG_FIELDS, METRICS, REQUEST_ID, SETTINGS
+from relay.logging import request_line
 from relay.routing import ROUTES
 
 log = structlog.get_logger("relay.http")
@@ -82,13 +83,15 @@ def _log_line(request: web.Request, status: int, started: float) -> None:
     route_name = route.canonical if route is not None else "unmatched"
     type_label = fields.get("type", "") if fields.get("type") in ROUTES else "other"
     request.app[METRICS].count_request(route_name, type_label, status)
-    emit = log.debug if request.path in _QUIET_PATHS and status < 500 else log.info
-    emit(
-        "http.request",
-        request_id=request[REQUEST_ID],
-        method=request.method,
-        path=route_name,
-        status=status,
-        latency_ms=latency_ms,
+    line = {
+        "request_id": request[REQUEST_ID],
+        "method": request.method,
+        "path": route_name,
+        "status": status,
+        "latency_ms": latency_ms,
         **fields,
-    )
+    }
+    if request.path in _QUIET_PATHS and status < 500:
+        log.debug("http.request", **line)
+    else:
+        request_line(line)

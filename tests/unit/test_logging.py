@@ -5,12 +5,20 @@ from __future__ import annotations
 import asyncio
 import datetime
 import io
+from collections.abc import Awaitable, Callable, Iterator
+from typing import Any
 
 import orjson
+import pytest
 import structlog
+from aiohttp.test_utils import TestClient
+from structlog.testing import capture_logs
 
-from relay.config import LoggingSettings
-from relay.logging import TickFlushedWriter, configure, mask_phone
+from relay.app import create_app
+from relay.config import LoggingSettings, Settings
+from relay.logging import TickFlushedWriter, configure, mask_phone, reset
+from tests.fakes import FakePublisher
+from tests.payloads import BODIES
 
 
 class CountingStream(io.BytesIO):
@@ -42,21 +50,73 @@ def test_outside_an_event_loop_a_line_is_written_at_once() -> None:
     assert stream.getvalue() == b'{"event":"relay.stopped"}\n'
 
 
-async def test_configured_json_lines_mask_phone_numbers() -> None:
-    class Stdout(io.StringIO):
-        buffer = CountingStream()
+class Stdout(io.StringIO):
+    """A text stdout whose binary side is inspectable, as sys.stdout.buffer would be."""
 
+    def __init__(self) -> None:
+        super().__init__()
+        self.binary = CountingStream()
+
+    @property
+    def buffer(self) -> CountingStream:
+        return self.binary
+
+    def lines(self) -> list[dict[str, Any]]:
+        return [orjson.loads(raw) for raw in self.binary.getvalue().splitlines()]
+
+
+@pytest.fixture
+def stdout() -> Iterator[Stdout]:
     out = Stdout()
     configure(LoggingSettings(format="json", level="info"), out)
-    try:
-        structlog.get_logger("relay.test").info("inbound.stop", sender="46701234567", n=1)
-        await asyncio.sleep(0)
-    finally:
-        structlog.reset_defaults()
-    (line,) = [orjson.loads(raw) for raw in out.buffer.getvalue().splitlines()]
+    yield out
+    reset()
+
+
+async def test_configured_json_lines_mask_phone_numbers(stdout: Stdout) -> None:
+    structlog.get_logger("relay.test").info("inbound.stop", sender="46701234567", n=1)
+    await asyncio.sleep(0)
+    (line,) = stdout.lines()
     assert line["sender"] == mask_phone("46701234567") == "********567"
     assert line["event"] == "inbound.stop"
     assert line["level"] == "info"
     stamped = datetime.datetime.fromisoformat(line["timestamp"])
     assert line["timestamp"].endswith("Z")
     assert abs(datetime.datetime.now(datetime.UTC) - stamped) < datetime.timedelta(seconds=5)
+
+
+async def test_the_rendered_request_line_has_structlogs_keys_and_format(
+    aiohttp_client: Callable[..., Awaitable[TestClient[Any, Any]]], stdout: Stdout
+) -> None:
+    """The canonical line bypasses structlog's chain once configured; nothing else changes."""
+    client = await aiohttp_client(create_app(Settings(), FakePublisher()))
+    body = BODIES["mo_text"]
+    await client.post("/sms/incoming", data=body, headers={"X-Request-Id": "req-7"})
+    await asyncio.sleep(0)
+    (rendered,) = [line for line in stdout.lines() if line["event"] == "http.request"]
+    reset()
+    with capture_logs() as captured:
+        await client.post("/sms/incoming", data=body, headers={"X-Request-Id": "req-8"})
+    (through_structlog,) = [e for e in captured if e["event"] == "http.request"]
+    # capture_logs names the level "log_level"; structlog's JSON chain says "level"
+    assert set(rendered) == {*through_structlog} - {"log_level"} | {"level", "timestamp"}
+    assert rendered["request_id"] == "req-7"
+    assert rendered["status"] == through_structlog["status"] == 200
+    assert rendered["routing_key"] == through_structlog["routing_key"] == "mo_text"
+    assert rendered["level"] == "info"
+    assert datetime.datetime.fromisoformat(rendered["timestamp"]).tzinfo is not None
+
+
+async def test_above_level_info_no_request_line_is_written(
+    aiohttp_client: Callable[..., Awaitable[TestClient[Any, Any]]],
+) -> None:
+    out = Stdout()
+    configure(LoggingSettings(format="json", level="warning"), out)
+    try:
+        client = await aiohttp_client(create_app(Settings(), FakePublisher()))
+        response = await client.post("/sms/incoming", data=BODIES["mo_text"])
+        await asyncio.sleep(0)
+    finally:
+        reset()
+    assert response.status == 200
+    assert [line["event"] for line in out.lines()] == []
