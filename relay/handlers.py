@@ -14,7 +14,18 @@ from aiohttp import web
 
 from relay import envelope
 from relay.errors import ShuttingDown
-from relay.keys import IDS, LIFECYCLE, LOG_FIELDS, METRICS, PUBLISHER, REQUEST_ID, SETTINGS, TRACER
+from relay.keys import (
+    IDS,
+    LIFECYCLE,
+    LOG_FIELDS,
+    METRICS,
+    PUBLISHER,
+    REQUEST_ID,
+    SETTINGS,
+    TRACER,
+    LogFields,
+)
+from relay.metrics import Metrics
 from relay.routing import Channel
 from relay.validation import Event, classify
 
@@ -31,49 +42,51 @@ def callback_handler(path_channel: Channel | None, unrouted_reason: str | None =
     """
 
     async def handle(request: web.Request) -> web.Response:
-        if request.app[LIFECYCLE].draining:
+        app = request.app  # a property lookup each time: read it once
+        if app[LIFECYCLE].draining:
             raise ShuttingDown("relay is shutting down")
         body = await request.read()
         event = classify(body)
         if unrouted_reason is not None:
             event = dataclasses.replace(event, problem=unrouted_reason)
-        with request.app[TRACER].callback_span(request.headers, f"POST {request.path}") as trace:
-            request[LOG_FIELDS]["trace_id"] = trace.trace_id
+        with app[TRACER].callback_span(request.headers, f"POST {request.path}") as trace:
+            fields = request[LOG_FIELDS]
+            fields["trace_id"] = trace.trace_id
             received = envelope.Received(
                 request[REQUEST_ID],
-                request.app[IDS].next(),
+                app[IDS].next(),
                 request.path,
                 path_channel,
                 request.headers,
                 trace,
             )
-            message = _envelope(request, event, body, received)
-            _note(request, event, message, envelope.is_misrouted(event, received))
+            settings, metrics = app[SETTINGS], app[METRICS]
+            message = envelope.build(
+                event, body, received, settings.topology, settings.http.forward_headers
+            )
+            _note(fields, metrics, event, message, envelope.is_misrouted(event, received))
             started = time.perf_counter()
-            await request.app[PUBLISHER].publish(message)
-            request.app[METRICS].publish_seconds.observe(time.perf_counter() - started)
+            await app[PUBLISHER].publish(message)
+            metrics.publish_seconds.observe(time.perf_counter() - started)
         return web.Response(body=ACCEPTED, content_type="application/json")
 
     return handle
 
 
-def _envelope(
-    request: web.Request, event: Event, body: bytes, received: envelope.Received
-) -> envelope.Outgoing:
-    settings = request.app[SETTINGS]
-    return envelope.build(event, body, received, settings.topology, settings.http.forward_headers)
-
-
-def _note(request: web.Request, event: Event, message: envelope.Outgoing, misrouted: bool) -> None:
+def _note(
+    fields: LogFields,
+    metrics: Metrics,
+    event: Event,
+    message: envelope.Outgoing,
+    misrouted: bool,
+) -> None:
     """Add what this request did to its canonical log line and counters."""
-    fields = request[LOG_FIELDS]
     fields.update(
         type=event.type[:64],
         exchange=message.exchange,
         routing_key=message.routing_key[:64],
         dedup_key=event.dedup_key[:16],
     )
-    metrics = request.app[METRICS]
     if misrouted:
         fields["misrouted"] = True
         metrics.misrouted.labels(event.type).inc()

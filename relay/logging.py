@@ -71,7 +71,7 @@ class _RequestLines:
 
 
 def request_line(fields: dict[str, Any]) -> None:
-    """Log the canonical `http.request` line made of `fields` (consumed) at level info.
+    """Log the canonical line made of `fields` (its "event" first; consumed) at level info.
 
     Once `configure` set up JSON lines at level info or lower, the line is rendered
     here: the same keys, timestamp format and phone masking as structlog's chain, at
@@ -81,11 +81,11 @@ def request_line(fields: dict[str, Any]) -> None:
     """
     writer = _RequestLines.writer
     if writer is None:
-        _RequestLines.fallback.info("http.request", **fields)
+        _RequestLines.fallback.info(**fields)
         return
-    event = {"event": "http.request", **fields, "level": "info"}
-    mask_phone_numbers(None, "info", _RequestLines.stamp(None, "info", event))
-    writer.msg(orjson.dumps(event))
+    fields["level"] = "info"
+    mask_phone_numbers(None, "info", _RequestLines.stamp(None, "info", fields))
+    writer.msg(orjson.dumps(fields))
 
 
 def configure(settings: LoggingSettings, stream: TextIO | None = None) -> None:

@@ -84,6 +84,7 @@ def _log_line(request: web.Request, status: int, started: float) -> None:
     type_label = fields.get("type", "") if fields.get("type") in ROUTES else "other"
     request.app[METRICS].count_request(route_name, type_label, status)
     line = {
+        "event": "http.request",
         "request_id": request[REQUEST_ID],
         "method": request.method,
         "path": route_name,
@@ -92,6 +93,6 @@ def _log_line(request: web.Request, status: int, started: float) -> None:
         **fields,
     }
     if request.path in _QUIET_PATHS and status < 500:
-        log.debug("http.request", **line)
+        log.debug(**line)
     else:
         request_line(line)
