@@ -65,6 +65,21 @@ async def test_no_confirm_within_the_timeout_is_a_503(
     assert (await response.json())["error"] == "confirm_timeout"
 
 
+async def test_a_publish_awaiting_its_confirm_fails_at_once_when_the_connection_drops(
+    start_relay: RelayFactory, proxy: FaultProxy, amqp_url: str
+) -> None:
+    """The waiter is failed by the closing channel, not left to the confirm timeout."""
+    client = await start_relay(via(amqp_url, proxy), confirm_timeout=30, heartbeat=0)
+    proxy.stall()
+    pending = asyncio.create_task(client.post("/sms", data=BODIES["mo_text"]))
+    await asyncio.sleep(0.3)
+    assert not pending.done()  # published, its confirm withheld by the proxy
+    proxy.cut()
+    response = await asyncio.wait_for(pending, timeout=5)
+    assert response.status == 503
+    assert (await response.json())["error"] != "confirm_timeout"
+
+
 async def test_too_many_publishes_in_flight_is_a_429(
     start_relay: RelayFactory, proxy: FaultProxy, amqp_url: str
 ) -> None:
