@@ -20,6 +20,7 @@ integration and fault suites exercise every path (ack, nack, return, close, time
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterable
 from typing import Any
 
 import aiormq
@@ -132,7 +133,7 @@ class TickBatcher:
         _fail(waiting, Unavailable("confirm channel closed before the broker confirmed"))
 
 
-def _fail(waiters: Any, exc: Exception) -> None:
+def _fail(waiters: Iterable[Confirm], exc: Exception) -> None:
     for waiter in waiters:
         if not waiter.done():
             waiter.set_exception(exc)
