@@ -10,6 +10,7 @@ both produce the same bytes for whatever the relay can send.
 
 from __future__ import annotations
 
+import operator
 import struct
 from collections.abc import Callable
 from typing import Any
@@ -26,6 +27,7 @@ _CLASS_WEIGHT_SIZE = struct.Struct(">HHQ")  # class id, weight (0), body size
 _FLAGS = struct.Struct(">H")
 _LONG = struct.Struct(">I")
 _TIMESTAMP = struct.Struct(">Q")
+_LENGTH_OCTET = tuple(bytes((n,)) for n in range(256))  # a shortstr's length prefix
 
 
 class _Unsupported(Exception):
@@ -38,7 +40,11 @@ def content_frames(properties: Basic.Properties, body: bytes, channel: int, max_
         header = _header_payload(properties, len(body))
     except _Unsupported:
         header = ContentHeader(properties=properties, body_size=len(body)).marshal()
-    parts = [_FRAME_HEADER.pack(_HEADER_FRAME, channel, len(header)), header, _FRAME_END]
+    head = _FRAME_HEADER.pack(_HEADER_FRAME, channel, len(header))
+    if 0 < len(body) <= max_size:  # a callback fits one body frame: no slicing, one join
+        body_head = _FRAME_HEADER.pack(_BODY_FRAME, channel, len(body))
+        return b"".join((head, header, _FRAME_END, body_head, body, _FRAME_END))
+    parts = [head, header, _FRAME_END]
     for start in range(0, len(body), max_size):
         chunk = body[start : start + max_size]
         parts += (_FRAME_HEADER.pack(_BODY_FRAME, channel, len(chunk)), chunk, _FRAME_END)
@@ -57,8 +63,7 @@ def pamqp_content_frames(
 def _header_payload(properties: Basic.Properties, body_size: int) -> bytes:
     flags = 0
     parts = [b""]
-    for name, bit, encoder in _PROPERTIES:
-        value = getattr(properties, name)
+    for value, bit, encoder in zip(_property_values(properties), _BITS, _ENCODERS):
         if value is None or value == "":
             continue
         flags |= bit
@@ -80,12 +85,12 @@ def _timestamp(value: Any) -> bytes:
 
 
 def _shortstr(value: Any) -> bytes:
-    if type(value) is not str:
+    if value.__class__ is not str:
         raise _Unsupported("shortstr")
     raw = value.encode()
     if len(raw) > 255:
         raise _Unsupported("shortstr length")  # pamqp raises the proper error
-    return bytes((len(raw),)) + raw
+    return _LENGTH_OCTET[len(raw)] + raw
 
 
 def _table(table: Any) -> bytes:
@@ -93,19 +98,27 @@ def _table(table: Any) -> bytes:
         raise _Unsupported("table")
     parts = []
     for key, value in sorted(table.items()):  # pamqp's order, so the bytes match
-        name = _shortstr(key)
-        if len(name) > 129:
-            raise _Unsupported("field name length")  # pamqp truncates it, with a warning
-        parts.append(name + _table_value(value))
+        name = _FIELD_NAMES.get(key) or _field_name(key)
+        parts.append(name)
+        parts.append(_table_value(value))
     payload = b"".join(parts)
     return _LONG.pack(len(payload)) + payload
 
 
+def _field_name(key: Any) -> bytes:
+    name = _shortstr(key)
+    if len(name) > 129:
+        raise _Unsupported("field name length")  # pamqp truncates it, with a warning
+    if len(_FIELD_NAMES) < _MAX_FIELD_NAMES:  # the relay's header names are a few dozen
+        _FIELD_NAMES[key] = name
+    return name
+
+
 def _table_value(value: Any) -> bytes:
-    if type(value) is str:
+    if value.__class__ is str:
         raw = value.encode()
         return b"S" + _LONG.pack(len(raw)) + raw
-    if type(value) is bool:
+    if value.__class__ is bool:
         return b"t\x01" if value else b"t\x00"
     raise _Unsupported("table value")
 
@@ -127,3 +140,8 @@ _PROPERTIES: tuple[tuple[str, int, Callable[[Any], bytes]], ...] = (
     ("app_id", 1 << 3, _shortstr),
     ("cluster_id", 1 << 2, _shortstr),
 )
+_property_values = operator.attrgetter(*(name for name, _, _ in _PROPERTIES))
+_BITS = tuple(bit for _, bit, _ in _PROPERTIES)
+_ENCODERS = tuple(encoder for _, _, encoder in _PROPERTIES)
+_FIELD_NAMES: dict[str, bytes] = {}  # encoded header names, bounded
+_MAX_FIELD_NAMES = 256
