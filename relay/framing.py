@@ -63,7 +63,7 @@ def pamqp_content_frames(
 def _header_payload(properties: Basic.Properties, body_size: int) -> bytes:
     flags = 0
     parts = [b""]
-    for value, bit, encoder in zip(_property_values(properties), _BITS, _ENCODERS):
+    for value, bit, encoder in zip(_property_values(properties), _BITS, _ENCODERS, strict=True):
         if value is None or value == "":
             continue
         flags |= bit
@@ -98,9 +98,12 @@ def _table(table: Any) -> bytes:
         raise _Unsupported("table")
     parts = []
     for key, value in sorted(table.items()):  # pamqp's order, so the bytes match
-        name = _FIELD_NAMES.get(key) or _field_name(key)
-        parts.append(name)
-        parts.append(_table_value(value))
+        parts.append(_FIELD_NAMES.get(key) or _field_name(key))
+        if value.__class__ is str:  # nearly every header value: no call
+            raw = value.encode()
+            parts += (b"S", _LONG.pack(len(raw)), raw)
+        else:
+            parts.append(_table_value(value))
     payload = b"".join(parts)
     return _LONG.pack(len(payload)) + payload
 
@@ -109,9 +112,20 @@ def _field_name(key: Any) -> bytes:
     name = _shortstr(key)
     if len(name) > 129:
         raise _Unsupported("field name length")  # pamqp truncates it, with a warning
-    if len(_FIELD_NAMES) < _MAX_FIELD_NAMES:  # the relay's header names are a few dozen
-        _FIELD_NAMES[key] = name
-    return name
+    return _remember(_FIELD_NAMES, key, name)
+
+
+def _constant(value: Any) -> bytes:
+    """A shortstr from a small set (content type, app id, message type): cached."""
+    if value.__class__ is not str:
+        raise _Unsupported("shortstr")
+    return _CONSTANTS.get(value) or _remember(_CONSTANTS, value, _shortstr(value))
+
+
+def _remember(cache: dict[str, bytes], key: str, encoded: bytes) -> bytes:
+    if len(cache) < _MAX_CACHED:  # bounded: only the relay's own few dozen names recur
+        cache[key] = encoded
+    return encoded
 
 
 def _table_value(value: Any) -> bytes:
@@ -125,8 +139,8 @@ def _table_value(value: Any) -> bytes:
 
 # Basic.Properties in wire order: attribute, flag bit, encoder.
 _PROPERTIES: tuple[tuple[str, int, Callable[[Any], bytes]], ...] = (
-    ("content_type", 1 << 15, _shortstr),
-    ("content_encoding", 1 << 14, _shortstr),
+    ("content_type", 1 << 15, _constant),
+    ("content_encoding", 1 << 14, _constant),
     ("headers", 1 << 13, _table),
     ("delivery_mode", 1 << 12, _octet),
     ("priority", 1 << 11, _octet),
@@ -135,13 +149,15 @@ _PROPERTIES: tuple[tuple[str, int, Callable[[Any], bytes]], ...] = (
     ("expiration", 1 << 8, _shortstr),
     ("message_id", 1 << 7, _shortstr),
     ("timestamp", 1 << 6, _timestamp),
-    ("message_type", 1 << 5, _shortstr),
-    ("user_id", 1 << 4, _shortstr),
-    ("app_id", 1 << 3, _shortstr),
-    ("cluster_id", 1 << 2, _shortstr),
+    ("message_type", 1 << 5, _constant),
+    ("user_id", 1 << 4, _constant),
+    ("app_id", 1 << 3, _constant),
+    ("cluster_id", 1 << 2, _constant),
 )
 _property_values = operator.attrgetter(*(name for name, _, _ in _PROPERTIES))
 _BITS = tuple(bit for _, bit, _ in _PROPERTIES)
 _ENCODERS = tuple(encoder for _, _, encoder in _PROPERTIES)
-_FIELD_NAMES: dict[str, bytes] = {}  # encoded header names, bounded
-_MAX_FIELD_NAMES = 256
+# Encoded header names and constant property values: the same few dozen on every message.
+_FIELD_NAMES: dict[str, bytes] = {}
+_CONSTANTS: dict[str, bytes] = {}
+_MAX_CACHED = 256

@@ -11,7 +11,7 @@ from pamqp.commands import Basic
 from pamqp.frame import unmarshal
 from pamqp.header import ContentHeader
 
-from relay import envelope
+from relay import envelope, framing
 from relay.config import TopologySettings
 from relay.framing import content_frames, pamqp_content_frames
 from relay.validation import classify
@@ -73,3 +73,12 @@ def test_values_it_does_not_encode_itself_still_go_through_pamqp() -> None:
         message_id="m", headers={"x-count": 3}, timestamp=datetime.datetime(2025, 1, 1)
     )
     assert content_frames(props, b"{}", 1, 64) == pamqp_content_frames(props, b"{}", 1, 64)
+
+
+def test_encoding_caches_stay_bounded_under_ever_new_names() -> None:
+    """Header names and constant values are cached, but never without bound."""
+    for i in range(600):
+        props = Basic.Properties(message_id="m", message_type=f"t{i}", headers={f"x-{i}": "v"})
+        assert content_frames(props, b"{}", 1, 64) == pamqp_content_frames(props, b"{}", 1, 64)
+    assert len(framing._FIELD_NAMES) <= 256
+    assert len(framing._CONSTANTS) <= 256
