@@ -6,7 +6,6 @@ request -> validation -> envelope -> publisher -> response; errors are raised as
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from collections.abc import Awaitable, Callable
 
@@ -48,7 +47,7 @@ def callback_handler(path_channel: Channel | None, unrouted_reason: str | None =
         body = await request.read()
         event = classify(body)
         if unrouted_reason is not None:
-            event = dataclasses.replace(event, problem=unrouted_reason)
+            event = event._replace(problem=unrouted_reason)
         with app[TRACER].callback_span(request.headers, f"POST {request.path}") as trace:
             fields = request[LOG_FIELDS]
             fields["trace_id"] = trace.trace_id

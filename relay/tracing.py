@@ -13,12 +13,11 @@ Consumer API: `with consume_span(message.headers, "sinch.consume") as trace:` yi
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import importlib.util
 import random
 import re
 from collections.abc import Iterator, Mapping
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 TRACEPARENT = "traceparent"
 TRACESTATE = "tracestate"
@@ -26,8 +25,7 @@ _FORMAT = re.compile(r"([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})
 _MAX_TRACESTATE = 512
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
-class TraceParent:
+class TraceParent(NamedTuple):
     """One W3C `traceparent` (version 00) plus the `tracestate` that goes with it."""
 
     trace_id: str
@@ -57,7 +55,7 @@ class TraceParent:
 
     def child(self) -> TraceParent:
         """The next hop of the same trace: same trace id, flags and state, new parent id."""
-        return dataclasses.replace(self, parent_id=_random_hex(64))
+        return self._replace(parent_id=_random_hex(64))
 
     def header(self) -> str:
         return f"00-{self.trace_id}-{self.parent_id}-{self.flags}"
@@ -81,7 +79,10 @@ def _valid(version: str, trace_id: str, parent_id: str, _: str, rest: str | None
 
 def continue_trace(headers: Mapping[str, Any]) -> TraceParent:
     """The relay's hop: a child of a valid incoming `traceparent`, else a new trace."""
-    parent = TraceParent.parse(headers.get(TRACEPARENT), headers.get(TRACESTATE))
+    value = headers.get(TRACEPARENT)
+    if value is None:  # most callers send none: no parsing, no tracestate lookup
+        return TraceParent.new()
+    parent = TraceParent.parse(value, headers.get(TRACESTATE))
     return parent.child() if parent is not None else TraceParent.new()
 
 

@@ -9,11 +9,10 @@ with the reason: Sinch adds types, and answering 4xx would lose the callback for
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
 from collections.abc import Mapping
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 import orjson
 
@@ -53,8 +52,7 @@ REQUIRED: Final[Mapping[str, Fields]] = {
 assert REQUIRED.keys() == ROUTES.keys(), "validation and routing tables disagree"
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
-class Event:
+class Event(NamedTuple):
     """What the edge learned from a body: enough to route it, never the body itself."""
 
     type: str
