@@ -72,8 +72,8 @@ def _error_response(
 
 
 def _request_id(request: web.Request) -> str:
-    given = request.headers.get("X-Request-Id", "")
-    return given if _REQUEST_ID.fullmatch(given) else request.app[IDS].next()
+    given = request.headers.get("X-Request-Id")
+    return given if given and _REQUEST_ID.fullmatch(given) else request.app[IDS].next()
 
 
 def _log_line(request: web.Request, status: int, started: float) -> None:

@@ -107,11 +107,12 @@ class AmqpPublisher:
 
     async def publish(self, message: Outgoing) -> None:
         """Publish and wait for the broker's confirm; raise a `RelayError` otherwise."""
-        channel = await self._open_channel()
+        channel = self._open_channel()
         if self._in_flight >= self._amqp.max_in_flight:
             raise Overloaded(f"{self._in_flight} publishes in flight")
+        if not self._in_flight:
+            self._idle.clear()
         self._in_flight += 1
-        self._idle.clear()
         try:
             confirm = await self._publish(channel, message)
         finally:
@@ -122,7 +123,7 @@ class AmqpPublisher:
             raise Nacked(f"broker answered {type(confirm).__name__}")
         self._nacking.pop(message.exchange, None)
 
-    async def _open_channel(self) -> TickBatcher:
+    def _open_channel(self) -> TickBatcher:
         if self._closing:
             raise ShuttingDown("relay is shutting down")
         channels = self._channels
