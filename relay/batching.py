@@ -63,7 +63,7 @@ class TickBatcher:
             return await waiter
         finally:
             # Returns are matched to publishes by message_id: forget it once settled.
-            self._channel.message_id_delivery_tag.pop(message.properties.message_id or "", None)
+            self._channel.message_id_delivery_tag.pop(message.message_id or "", None)
 
     def _flush(self) -> None:
         batch, self._pending = self._pending, []
@@ -92,13 +92,13 @@ class TickBatcher:
         later confirm onto the wrong message.
         """
         channel = self._channel
-        message_id = message.properties.message_id
+        message_id = message.message_id
         if not message_id:  # returns are matched to publishes by message_id
             waiter.set_exception(ValueError("a message_id is required"))
             return b""
         try:
             payload = self._publish_frame(message) + content_frames(
-                message.properties, message.body, channel.number, channel.max_content_size
+                message, channel.number, channel.max_content_size
             )
         except Exception as exc:
             waiter.set_exception(exc)
