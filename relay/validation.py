@@ -27,6 +27,7 @@ _NUM = (int, float)
 _CODE = (int, float, str)  # `code` was seen as a string in old Sinch examples
 _DICT = (dict,)
 _LIST = (list,)
+_ABSENT = object()
 
 Fields = Mapping[str, tuple[type, ...]]
 _MO: Fields = {"id": _STR, "from": _STR, "to": _STR, "body": _STR, "received_at": _STR}
@@ -110,10 +111,11 @@ def _problem(type_: str, doc: Mapping[str, Any]) -> str | None:
 def missing_or_mistyped(doc: Mapping[str, Any], fields: Fields) -> str | None:
     """The first required field that is absent or of the wrong JSON kind, as a reason."""
     for name, kinds in fields.items():
-        if name not in doc:
+        value = doc.get(name, _ABSENT)
+        if value is _ABSENT:
             return f"missing_field:{name}"
-        value = doc[name]
-        if isinstance(value, bool) or not isinstance(value, kinds):
+        # Exact classes: parsed JSON holds no subclasses, and a bool is never a number.
+        if value.__class__ not in kinds:
             return f"wrong_kind:{name}"
     return None
 
