@@ -81,8 +81,8 @@ def _log_line(request: web.Request, status: int, started: float) -> None:
     latency_ms = round((time.perf_counter() - started) * 1000, 3)
     route = request.match_info.route.resource
     route_name = route.canonical if route is not None else "unmatched"
-    type_label = fields.get("type", "") if fields.get("type") in ROUTES else "other"
-    request.app[METRICS].count_request(route_name, type_label, status)
+    type_ = fields.get("type")
+    request.app[METRICS].count_request(route_name, type_ if type_ in ROUTES else "other", status)
     line = {
         "event": "http.request",
         "request_id": request[REQUEST_ID],
@@ -92,7 +92,7 @@ def _log_line(request: web.Request, status: int, started: float) -> None:
         "latency_ms": latency_ms,
         **fields,
     }
-    if request.path in _QUIET_PATHS and status < 500:
+    if route_name in _QUIET_PATHS and status < 500:
         log.debug(**line)
     else:
         request_line(line)
