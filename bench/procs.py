@@ -36,7 +36,12 @@ class Child:
 
 @contextlib.asynccontextmanager
 async def server(
-    argv: Sequence[str], port: int, log: Path, env: Mapping[str, str] | None = None
+    argv: Sequence[str],
+    port: int,
+    log: Path,
+    env: Mapping[str, str] | None = None,
+    patience: float = 30.0,
+    stop_patience: float = 15.0,
 ) -> AsyncIterator[Child]:
     """Run `argv` until the block ends; ready once GET /readyz answers 200."""
     with log.open("wb") as out:
@@ -49,10 +54,10 @@ async def server(
         )
     child = Child(proc, log, f"http://127.0.0.1:{port}")
     try:
-        await _wait_ready(child, patience=30.0)
+        await _wait_ready(child, patience)
         yield child
     finally:
-        await stop(proc)
+        await stop(proc, stop_patience)
 
 
 async def stop(proc: asyncio.subprocess.Process, patience: float = 15.0) -> None:

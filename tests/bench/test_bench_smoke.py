@@ -48,3 +48,20 @@ def test_quick_bench_reports_every_row_and_loses_nothing(amqp_url: str, tmp_path
     assert set(result["consumers"]) == {"delivery-reports", "inbound"}
     for row in result["consumers"].values():
         assert row["stored"] == row["messages"]
+
+
+@pytest.mark.timeout(300)
+def test_instruction_count_of_a_request_is_measured() -> None:
+    """callgrind counts a bare aiohttp request: a positive, plausible figure."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "bench.instructions", "--server", "bare", "--requests", "300"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=280,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:] + proc.stdout[-3000:]
+    figure = proc.stdout.split(":", 1)[1].split("instructions")[0]
+    per_request = int(figure.replace(",", ""))
+    assert 10_000 < per_request < 10_000_000  # one request is neither free nor a second

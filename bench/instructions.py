@@ -1,0 +1,130 @@
+"""Instructions per request: the relay under valgrind's callgrind, a repeatable cost.
+
+Wall-clock figures on a shared 2-core machine drift by 15% between identical runs, more
+than most single optimisations move them. callgrind counts the instructions a process
+executes (user space only, not the kernel's share), the same count for the same code
+and load whatever else the machine is doing. Two runs: the server started and stopped
+with no load, and with `--requests` callbacks from wrk (64 connections); the difference
+divided by the requests is what one request costs.
+
+`python -m bench.instructions [--requests 3000] [--server relay|bare]`; needs valgrind.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import re
+import shutil
+import sys
+import tempfile
+import uuid
+from pathlib import Path
+
+from bench import broker, procs, wrk
+from bench.broker import Names
+from bench.payloads import sample
+from relay.config import environment
+
+_TOTALS = re.compile(rb"^(?:summary|totals): (\d+)", re.MULTILINE)
+_START_PATIENCE = 300.0  # Python under callgrind starts ~50x slower
+_REQUESTS_PER_SECOND = 100  # a floor for the relay under callgrind, for wrk's duration
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    for tool in ("valgrind", "wrk"):
+        if shutil.which(tool) is None:
+            print(f"bench.instructions: {tool} is not installed", file=sys.stderr)
+            return 2
+    per_request = asyncio.run(measure(args.server, args.requests, args.amqp_url))
+    print(f"{args.server}: {per_request:,.0f} instructions per request ({args.requests} requests)")
+    return 0
+
+
+async def measure(server: str, requests: int, amqp_url: str) -> float:
+    """Instructions of `requests` callbacks minus those of an idle start and stop."""
+    names = Names(uuid.uuid4().hex[:8])
+    with tempfile.TemporaryDirectory(prefix="relay-instructions-") as tmp:
+        work = Path(tmp)
+        script = wrk.write_script(sample(512), work / "post.lua")
+        try:
+            idle, loaded = await asyncio.gather(
+                _count(server, 0, work, script, names, amqp_url),
+                _count(server, requests, work, script, names, amqp_url),
+            )
+        finally:
+            await _cleanup(names, amqp_url)
+    return (loaded - idle) / requests
+
+
+async def _count(
+    server: str, requests: int, work: Path, script: Path, names: Names, amqp_url: str
+) -> int:
+    out = work / f"callgrind.{requests}.out"
+    port = procs.free_port()
+    argv = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", sys.executable]
+    argv += _server_args(server, port)
+    env = _relay_env(names, amqp_url) if server == "relay" else {}
+    log = work / f"{server}.{requests}.log"
+    async with procs.server(argv, port, log, env, _START_PATIENCE, _START_PATIENCE) as child:
+        if requests:
+            await _load(child.url, script, requests, names, amqp_url, server)
+    return _instructions(out)
+
+
+async def _load(
+    url: str, script: Path, requests: int, names: Names, amqp_url: str, server: str
+) -> None:
+    if server == "relay":  # a queue holds every message, as in `python -m bench`
+        topology = names.topology()
+        async with broker.channel(amqp_url) as ch:
+            exchanges = [topology.delivery_reports, topology.inbound]
+            await broker.sink(ch, names.queue("sink"), exchanges, "quorum")
+    seconds = requests / _REQUESTS_PER_SECOND + 10
+    spec = wrk.LoadSpec(connections=64, seconds=seconds, max_requests=requests)
+    result = await wrk.run(url, script, spec)
+    if result["ok"] + result["non2xx"] < requests:
+        raise RuntimeError(f"only {result['ok']} of {requests} requests answered: {result}")
+
+
+def _server_args(server: str, port: int) -> list[str]:
+    if server == "bare":
+        return ["-m", "bench.bare_http", "--port", str(port)]
+    return ["-m", "relay", "serve", "--host", "127.0.0.1", "--port", str(port)]
+
+
+def _relay_env(names: Names, amqp_url: str) -> dict[str, str]:
+    topology = environment("topology", names.topology())
+    confirm = {"RELAY_AMQP_CONFIRM_TIMEOUT": "60"}  # callgrind slows the relay, not RabbitMQ
+    return {"RELAY_AMQP_URL": amqp_url, "RELAY_LOGGING_FORMAT": "json", **confirm, **topology}
+
+
+def _instructions(path: Path) -> int:
+    match = _TOTALS.search(path.read_bytes())
+    if match is None:
+        raise RuntimeError(f"no instruction total in {path}")
+    return int(match.group(1))
+
+
+async def _cleanup(names: Names, amqp_url: str) -> None:
+    topology = names.topology()
+    queues = [names.queue("sink"), topology.unrouted]
+    exchanges = [topology.delivery_reports, topology.inbound, topology.unrouted]
+    await broker.delete(amqp_url, queues, exchanges)
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m bench.instructions", description=__doc__)
+    p.add_argument("--requests", type=int, default=3000)
+    p.add_argument("--server", choices=("relay", "bare"), default="relay")
+    p.add_argument(
+        "--amqp-url",
+        default=os.environ.get("RELAY_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/"),
+    )
+    return p
+
+
+if __name__ == "__main__":
+    sys.exit(main())
