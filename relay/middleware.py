@@ -81,7 +81,7 @@ def _log_line(request: web.Request, status: int, started: float) -> None:
     latency_ms = round((time.perf_counter() - started) * 1000, 3)
     route = request.match_info.route.resource
     route_name = route.canonical if route is not None else "unmatched"
-    type_ = fields.get("type")
+    type_ = fields.get("type", "")
     request.app[METRICS].count_request(route_name, type_ if type_ in ROUTES else "other", status)
     line = {
         "event": "http.request",
