@@ -15,17 +15,23 @@ ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.integration
 
 
-def _run_quick(amqp_url: str, out: Path) -> dict[str, Any]:
+def _run(*args: str, timeout: float) -> str:
+    """`python -m <args>` from the repo root; its output, once it exited 0."""
     proc = subprocess.run(
-        [sys.executable, "-m", "bench", "--quick", "--amqp-url", amqp_url, "--json", str(out)],
+        [sys.executable, "-m", *args],
         cwd=ROOT,
         capture_output=True,
         text=True,
-        timeout=240,
+        timeout=timeout,
         check=False,
     )
     assert proc.returncode == 0, proc.stderr[-3000:] + proc.stdout[-3000:]
-    assert f"JSON: {out}" in proc.stdout
+    return proc.stdout
+
+
+def _run_quick(amqp_url: str, out: Path) -> dict[str, Any]:
+    stdout = _run("bench", "--quick", "--amqp-url", amqp_url, "--json", str(out), timeout=240)
+    assert f"JSON: {out}" in stdout
     result: dict[str, Any] = orjson.loads(out.read_bytes())
     return result
 
@@ -53,15 +59,7 @@ def test_quick_bench_reports_every_row_and_loses_nothing(amqp_url: str, tmp_path
 @pytest.mark.timeout(300)
 def test_instruction_count_of_a_request_is_measured() -> None:
     """callgrind counts a bare aiohttp request: a positive, plausible figure."""
-    proc = subprocess.run(
-        [sys.executable, "-m", "bench.instructions", "--server", "bare", "--requests", "300"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=280,
-        check=False,
-    )
-    assert proc.returncode == 0, proc.stderr[-3000:] + proc.stdout[-3000:]
-    figure = proc.stdout.split(":", 1)[1].split("instructions")[0]
+    stdout = _run("bench.instructions", "--server", "bare", "--requests", "300", timeout=280)
+    figure = stdout.split(":", 1)[1].split("instructions")[0]
     per_request = int(figure.replace(",", ""))
     assert 10_000 < per_request < 10_000_000  # one request is neither free nor a second
