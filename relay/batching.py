@@ -63,7 +63,7 @@ class TickBatcher:
             return await waiter
         finally:
             # Returns are matched to publishes by message_id: forget it once settled.
-            self._channel.message_id_delivery_tag.pop(message.message_id or "", None)
+            self._channel.message_id_delivery_tag.pop(message.message_id, None)
 
     def _flush(self) -> None:
         batch, self._pending = self._pending, []
