@@ -77,8 +77,23 @@ class RabbitNode:
         log.close()
 
     def wait_started(self) -> None:
-        pid_file = str(self.base / "node.pid")
-        self.ctl("wait", pid_file, "--timeout", str(int(START_TIMEOUT)), timeout=START_TIMEOUT + 5)
+        pid_file = self.base / "node.pid"
+        self._wait_pid_written(pid_file)
+        limit = str(int(START_TIMEOUT))
+        self.ctl("wait", str(pid_file), "--timeout", limit, timeout=START_TIMEOUT + 5)
+
+    def _wait_pid_written(self, pid_file: Path) -> None:
+        """Until the node has written its pid: `rabbitmqctl wait` reads the file as soon as
+        it exists and fails with garbage_in_pid_file if that is before the write (seen in CI).
+        """
+        deadline = time.monotonic() + START_TIMEOUT
+        while time.monotonic() < deadline:
+            with contextlib.suppress(OSError):
+                if pid_file.read_text().strip().isdigit():
+                    return
+            if self.process is not None and self.process.poll() is not None:
+                return  # exited: `rabbitmqctl wait` reports it with the node's output
+            time.sleep(0.1)
 
     def stop(self) -> None:
         """A graceful `rabbitmqctl stop`: the node shuts down cleanly and exits."""
