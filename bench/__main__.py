@@ -25,7 +25,6 @@ import orjson
 from bench import consumer_drain, phases, procs, report, wrk
 from bench.options import RESULTS, Options, parse
 from bench.payloads import sample, size_summary
-from relay.config import environment
 
 Rounds = dict[str, list[dict[str, Any]]]
 
@@ -162,13 +161,10 @@ async def _relay(
         str(port),
         *extra,
     ]
-    async with procs.server(argv, port, ctx.logs / f"{name}.log", _relay_env(ctx)) as child:
+    async with procs.server(
+        argv, port, ctx.logs / f"{name}.log", ctx.names.relay_env(ctx.opts.amqp_url)
+    ) as child:
         yield child
-
-
-def _relay_env(ctx: phases.Context) -> dict[str, str]:
-    topology = environment("topology", ctx.names.topology())
-    return {"RELAY_AMQP_URL": ctx.opts.amqp_url, "RELAY_LOGGING_FORMAT": "json", **topology}
 
 
 def _workers_flag(n: int) -> list[str] | None:

@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator
 import aiormq
 from aiormq.abc import AbstractChannel
 
-from relay.config import TopologySettings
+from relay.config import TopologySettings, environment
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -35,6 +35,21 @@ class Names:
     def queue(self, purpose: str) -> str:
         return f"bench.{self.run_id}.{purpose}"
 
+    def relay_sink(self) -> str:
+        """The queue bound to both relay exchanges, where `lost` is counted."""
+        return self.queue("relay.sink")
+
+    def relay_objects(self) -> tuple[list[str], list[str]]:
+        """Queues and exchanges a relay run creates: for clean-up."""
+        topology = self.topology()
+        queues = [self.relay_sink(), topology.unrouted]
+        return queues, [topology.delivery_reports, topology.inbound, topology.unrouted]
+
+    def relay_env(self, amqp_url: str) -> dict[str, str]:
+        """Environment of a relay process publishing to this run's exchanges."""
+        topology = environment("topology", self.topology())
+        return {"RELAY_AMQP_URL": amqp_url, "RELAY_LOGGING_FORMAT": "json", **topology}
+
     def exchange(self, purpose: str) -> str:
         return f"bench.{self.run_id}.x.{purpose}"
 
@@ -54,6 +69,15 @@ async def sink(ch: AbstractChannel, queue: str, exchanges: list[str], kind: str)
     await ch.queue_declare(queue, durable=True, arguments={"x-queue-type": kind})
     for exchange in exchanges:
         await ch.queue_bind(queue, exchange, routing_key="#")
+
+
+async def bind_relay_sink(url: str, names: Names) -> str:
+    """A quorum queue bound with '#' to both relay exchanges (they must exist)."""
+    topology = names.topology()
+    async with channel(url) as ch:
+        exchanges = [topology.delivery_reports, topology.inbound]
+        await sink(ch, names.relay_sink(), exchanges, "quorum")
+    return names.relay_sink()
 
 
 async def topic_exchange(ch: AbstractChannel, name: str) -> None:

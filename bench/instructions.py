@@ -25,7 +25,6 @@ from pathlib import Path
 from bench import broker, procs, wrk
 from bench.broker import Names
 from bench.payloads import sample
-from relay.config import environment
 
 _TOTALS = re.compile(rb"^(?:summary|totals): (\d+)", re.MULTILINE)
 _START_PATIENCE = 300.0  # Python under callgrind starts ~50x slower
@@ -78,10 +77,7 @@ async def _load(
     url: str, script: Path, requests: int, names: Names, amqp_url: str, server: str
 ) -> None:
     if server == "relay":  # a queue holds every message, as in `python -m bench`
-        topology = names.topology()
-        async with broker.channel(amqp_url) as ch:
-            exchanges = [topology.delivery_reports, topology.inbound]
-            await broker.sink(ch, names.queue("sink"), exchanges, "quorum")
+        await broker.bind_relay_sink(amqp_url, names)
     seconds = requests / _REQUESTS_PER_SECOND + 10
     spec = wrk.LoadSpec(connections=64, seconds=seconds, max_requests=requests)
     result = await wrk.run(url, script, spec)
@@ -96,9 +92,8 @@ def _server_args(server: str, port: int) -> list[str]:
 
 
 def _relay_env(names: Names, amqp_url: str) -> dict[str, str]:
-    topology = environment("topology", names.topology())
     confirm = {"RELAY_AMQP_CONFIRM_TIMEOUT": "60"}  # callgrind slows the relay, not RabbitMQ
-    return {"RELAY_AMQP_URL": amqp_url, "RELAY_LOGGING_FORMAT": "json", **confirm, **topology}
+    return names.relay_env(amqp_url) | confirm
 
 
 def _instructions(path: Path) -> int:
@@ -109,10 +104,7 @@ def _instructions(path: Path) -> int:
 
 
 async def _cleanup(names: Names, amqp_url: str) -> None:
-    topology = names.topology()
-    queues = [names.queue("sink"), topology.unrouted]
-    exchanges = [topology.delivery_reports, topology.inbound, topology.unrouted]
-    await broker.delete(amqp_url, queues, exchanges)
+    await broker.delete(amqp_url, *names.relay_objects())
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -79,10 +79,7 @@ async def http_load(ctx: Context, url: str, seconds: float, pinned: bool) -> dic
 
 async def bind_sink(ctx: Context) -> str:
     """A quorum queue bound with '#' to both relay exchanges: where `lost` is counted."""
-    names, queue = ctx.names.topology(), ctx.names.queue("relay.sink")
-    async with broker.channel(ctx.opts.amqp_url) as ch:
-        await broker.sink(ch, queue, [names.delivery_reports, names.inbound], "quorum")
-    return queue
+    return await broker.bind_relay_sink(ctx.opts.amqp_url, ctx.names)
 
 
 async def drain_sink(ctx: Context, queue: str) -> None:
@@ -116,9 +113,7 @@ async def relay_round(
 
 async def cleanup(ctx: Context) -> None:
     """Delete every queue and exchange this run may have created."""
-    names = ctx.names.topology()
-    queues = [ctx.names.queue(f"ceiling.{k}") for k in QUEUE_KINDS]
-    queues += [ctx.names.queue("relay.sink"), names.unrouted]
-    exchanges = [ctx.names.exchange(f"ceiling.{k}") for k in QUEUE_KINDS]
-    exchanges += [names.delivery_reports, names.inbound, names.unrouted]
+    queues, exchanges = ctx.names.relay_objects()
+    queues += [ctx.names.queue(f"ceiling.{k}") for k in QUEUE_KINDS]
+    exchanges += [ctx.names.exchange(f"ceiling.{k}") for k in QUEUE_KINDS]
     await broker.delete(ctx.opts.amqp_url, queues, exchanges)
