@@ -33,7 +33,7 @@ from consumers.metrics import Metrics
 from consumers.model import Effect, InboundMessage, Keyed
 from consumers.policy import DeadLetter, RetryLater, RetryPolicy
 from consumers.store import Store
-from relay.logging import mask_phone
+from relay.telemetry.logs import mask_phone
 
 Decision = RetryLater | DeadLetter
 Planned = tuple[AbstractIncomingMessage, Envelope, Effect]

@@ -27,7 +27,7 @@ from consumers.inbound import InboundHandler
 from consumers.metrics import Metrics
 from consumers.store import Store, open_store
 from relay.config import LoggingSettings
-from relay.logging import configure as configure_logging
+from relay.telemetry.logs import configure as configure_logging
 
 KINDS = [k.value for k in WorkerKind]
 

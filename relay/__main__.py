@@ -9,8 +9,8 @@ import sys
 from pathlib import Path
 
 from relay import commands
-from relay import logging as relay_logging
 from relay.config import ConfigError, Settings, load_settings
+from relay.telemetry import logs as relay_logging
 
 DEFAULT_CONFIG = Path("config/relay.toml")
 

@@ -12,10 +12,10 @@ from relay.config import Settings
 from relay.handlers import callback_handler
 from relay.ids import IdSource
 from relay.keys import IDS, LIFECYCLE, METRICS, PUBLISHER, SETTINGS, TRACER, Lifecycle
-from relay.metrics import create_metrics
 from relay.publisher import AmqpPublisher, Publisher
 from relay.routing import CHANNEL_PATHS
-from relay.tracing import create_tracer
+from relay.telemetry.metrics import create_metrics
+from relay.telemetry.tracing import create_tracer
 
 
 def create_app(settings: Settings, publisher: Publisher | None = None) -> web.Application:

@@ -17,8 +17,8 @@ from relay.config import Settings, TopologySettings
 from relay.envelope import APP_ID, CONTENT_TYPE, PERSISTENT
 from relay.keys import SETTINGS
 from relay.routing import ROUTES, Channel
+from relay.telemetry.tracing import TRACEPARENT, TRACESTATE
 from relay.topology import channel_exchange_arguments, exchange_for
-from relay.tracing import TRACEPARENT, TRACESTATE
 from relay.validation import REQUIRED, STATUS_ITEM, Fields
 
 Doc = dict[str, Any]

@@ -16,8 +16,8 @@ from pamqp.common import FieldTable
 
 from relay.config import TopologySettings
 from relay.routing import Channel
+from relay.telemetry.tracing import TraceParent, continue_trace
 from relay.topology import exchange_for
-from relay.tracing import TraceParent, continue_trace
 from relay.validation import MAX_TYPE_BYTES, Event
 
 PERSISTENT = 2

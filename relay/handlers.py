@@ -24,8 +24,8 @@ from relay.keys import (
     TRACER,
     LogFields,
 )
-from relay.metrics import Metrics
 from relay.routing import Channel
+from relay.telemetry.metrics import Metrics
 from relay.validation import Event, classify
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]

@@ -9,9 +9,9 @@ from aiohttp import web
 
 from relay.config import Settings
 from relay.ids import IdSource
-from relay.metrics import Metrics
 from relay.publisher import Publisher
-from relay.tracing import Tracer
+from relay.telemetry.metrics import Metrics
+from relay.telemetry.tracing import Tracer
 
 
 @dataclasses.dataclass(slots=True)

@@ -12,8 +12,8 @@ from aiohttp import web
 from relay.errors import RelayError, Unauthorized
 from relay.handlers import Handler
 from relay.keys import IDS, LOG_FIELDS, METRICS, REQUEST_ID, SETTINGS
-from relay.logging import request_line
 from relay.routing import ROUTES
+from relay.telemetry.logs import request_line
 
 log = structlog.get_logger("relay.http")
 

@@ -9,7 +9,7 @@ import sys
 from prometheus_client.metrics_core import Metric
 
 from relay import config_reference
-from relay.metrics import create_metrics
+from relay.telemetry.metrics import create_metrics
 from tests.ship.dockerfile import ROOT
 
 OPERATIONS = (ROOT / "README.md").read_text(encoding="utf-8")

@@ -13,7 +13,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from relay.app import create_app
 from relay.config import Settings
 from relay.keys import PUBLISHER, TRACER
-from relay.tracing import OtelTracer, TraceParent, W3cTracer, consume_span, extract
+from relay.telemetry.tracing import OtelTracer, TraceParent, W3cTracer, consume_span, extract
 from tests.fakes import FakePublisher
 from tests.payloads import BODIES
 

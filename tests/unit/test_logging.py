@@ -16,7 +16,7 @@ from structlog.testing import capture_logs
 
 from relay.app import create_app
 from relay.config import LoggingSettings, Settings
-from relay.logging import TickFlushedWriter, configure, mask_phone, reset
+from relay.telemetry.logs import TickFlushedWriter, configure, mask_phone, reset
 from tests.fakes import FakePublisher
 from tests.payloads import BODIES
 

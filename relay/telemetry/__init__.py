@@ -1,0 +1,1 @@
+"""Telemetry: structured logs, W3C trace context and Prometheus metrics."""
