@@ -23,7 +23,7 @@ import aiormq
 from bench import broker, phases, procs
 from bench.payloads import Callback, callback
 from relay import envelope
-from relay.routing import ROUTES, Channel
+from relay.contract.routing import ROUTES, Channel
 from relay.validation import classify
 
 KINDS = {"delivery-reports": Channel.DELIVERY_REPORTS, "inbound": Channel.INBOUND}

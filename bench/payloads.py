@@ -16,7 +16,7 @@ from typing import Any
 
 import orjson
 
-from relay.routing import CHANNEL_PATHS, ROUTES
+from relay.contract.routing import CHANNEL_PATHS, ROUTES
 
 _ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 _TEXT = (

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from typing import Any, Literal
 
 from relay.config import DEFAULT_AMQP_URL, ConfigError, Secret, TopologySettings
-from relay.routing import Channel, types_of
+from relay.contract.routing import Channel, types_of
 
 DEFAULT_STORE_URL = "sqlite:///consumers.sqlite3"
 

@@ -18,7 +18,7 @@ from aio_pika.abc import AbstractChannel, AbstractExchange, AbstractQueue
 
 from consumers.config import WorkerSettings
 from consumers.policy import dead_letter_names, retry_queue_name
-from relay.topology import declare_channel_exchange
+from relay.contract.topology import declare_channel_exchange
 
 
 def _type_args(settings: WorkerSettings) -> dict[str, Any]:

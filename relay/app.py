@@ -6,14 +6,15 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from relay import asyncapi, health, middleware
+from relay import health, middleware
 from relay.auth import Authenticator
 from relay.config import Settings
+from relay.contract import asyncapi
+from relay.contract.routing import CHANNEL_PATHS
 from relay.handlers import callback_handler
 from relay.ids import IdSource
 from relay.keys import IDS, LIFECYCLE, METRICS, PUBLISHER, SETTINGS, TRACER, Lifecycle
 from relay.publisher import AmqpPublisher, Publisher
-from relay.routing import CHANNEL_PATHS
 from relay.telemetry.metrics import create_metrics
 from relay.telemetry.tracing import create_tracer
 

@@ -41,7 +41,7 @@ def _with_config(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
 
 
 def _print_asyncapi(_: argparse.Namespace, settings: Settings) -> int:
-    from relay import asyncapi
+    from relay.contract import asyncapi
 
     sys.stdout.buffer.write(asyncapi.render(settings) + b"\n")
     sys.stdout.flush()

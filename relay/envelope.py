@@ -15,9 +15,9 @@ from pamqp.commands import Basic
 from pamqp.common import FieldTable
 
 from relay.config import TopologySettings
-from relay.routing import Channel
+from relay.contract.routing import Channel
+from relay.contract.topology import exchange_for
 from relay.telemetry.tracing import TraceParent, continue_trace
-from relay.topology import exchange_for
 from relay.validation import MAX_TYPE_BYTES, Event
 
 PERSISTENT = 2

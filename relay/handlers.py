@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 
 from relay import envelope
+from relay.contract.routing import Channel
 from relay.errors import ShuttingDown
 from relay.keys import (
     IDS,
@@ -24,7 +25,6 @@ from relay.keys import (
     TRACER,
     LogFields,
 )
-from relay.routing import Channel
 from relay.telemetry.metrics import Metrics
 from relay.validation import Event, classify
 

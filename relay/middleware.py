@@ -9,10 +9,10 @@ import orjson
 import structlog
 from aiohttp import web
 
+from relay.contract.routing import ROUTES
 from relay.errors import RelayError, Unauthorized
 from relay.handlers import Handler
 from relay.keys import IDS, LOG_FIELDS, METRICS, REQUEST_ID, SETTINGS
-from relay.routing import ROUTES
 from relay.telemetry.logs import request_line
 
 log = structlog.get_logger("relay.http")

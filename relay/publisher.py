@@ -18,9 +18,9 @@ import structlog
 from aio_pika.abc import AbstractChannel, AbstractConnection
 from pamqp.commands import Basic
 
-from relay import topology
 from relay.batching import TickBatcher
 from relay.config import AmqpSettings, TopologySettings
+from relay.contract import topology
 from relay.envelope import Outgoing
 from relay.errors import (
     BrokerBlocked,

@@ -1,6 +1,6 @@
 """`relay simulate`: send realistic Sinch callbacks to a relay, paced and bounded.
 
-Cycles through all seven callback types (relay.samples), optionally HMAC-signed as Sinch
+Cycles through all seven callback types (relay.contract.samples), optionally HMAC-signed as Sinch
 signs them (relay.signing), at `--rate` per second with at most `--concurrency` in
 flight, for exactly `--count` requests. A progress line goes to stderr; the summary of
 status codes and latency percentiles to stdout. Exit code 0 only if every answer was 2xx.
@@ -22,8 +22,9 @@ from urllib.parse import urlsplit
 
 import aiohttp
 
-from relay import samples, signing
-from relay.routing import CHANNEL_PATHS, ROUTES
+from relay import signing
+from relay.contract import samples
+from relay.contract.routing import CHANNEL_PATHS, ROUTES
 
 MAX_COUNT = 1_000_000
 

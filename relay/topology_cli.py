@@ -16,10 +16,10 @@ from typing import TextIO
 import aio_pika
 from aio_pika.abc import AbstractChannel, AbstractConnection
 
-from relay import topology
 from relay.config import AmqpSettings, Settings, TopologySettings
-from relay.routing import ROUTES
-from relay.topology import TopologyMissing, exchange_for
+from relay.contract import topology
+from relay.contract.routing import ROUTES
+from relay.contract.topology import TopologyMissing, exchange_for
 
 EXIT_MISSING = 1
 EXIT_UNREACHABLE = 2

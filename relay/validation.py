@@ -16,8 +16,8 @@ from typing import Any, Final, NamedTuple
 
 import orjson
 
+from relay.contract.routing import ROUTES, Channel
 from relay.errors import BadRequest
-from relay.routing import ROUTES, Channel
 
 # AMQP shortstr fields (routing key, `type` property) hold at most 255 bytes.
 MAX_TYPE_BYTES: Final = 255

@@ -16,8 +16,8 @@ from relay.auth.replay import ReplayCache
 from relay.auth.signature import SignatureVerifier
 from relay.auth.token_endpoint import token_handler
 from relay.config import ConfigError, Secret, SecuritySettings
+from relay.contract.routing import CHANNEL_PATHS, Channel
 from relay.handlers import Handler
-from relay.routing import CHANNEL_PATHS, Channel
 
 CATCH_ALL = "/sms"
 CALLBACK_PATHS = (CATCH_ALL, *CHANNEL_PATHS.values())

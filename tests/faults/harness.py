@@ -22,8 +22,8 @@ from pathlib import Path
 import aio_pika
 import aiohttp
 
-from relay import topology
 from relay.config import TopologySettings, environment
+from relay.contract import topology
 from tests.faults.checker import LoadGenerator, Report, Sent, drain, judge
 
 RELAY_BIN = Path(__file__).resolve().parents[2] / ".venv" / "bin" / "relay"

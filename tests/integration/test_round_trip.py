@@ -9,9 +9,9 @@ import orjson
 import pytest
 from aio_pika.abc import AbstractChannel
 
-from relay import topology
 from relay.config import TopologySettings
-from relay.routing import ROUTES
+from relay.contract import topology
+from relay.contract.routing import ROUTES
 from tests.integration.conftest import (
     RelayFactory,
     assert_empty,

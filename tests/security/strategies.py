@@ -7,7 +7,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from relay.routing import ROUTES
+from relay.contract.routing import ROUTES
 
 TYPES = st.sampled_from([*ROUTES, "", "mo_", "x" * 300, "délivery", "\x00"])
 _scalars = st.one_of(

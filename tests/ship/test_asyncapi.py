@@ -1,6 +1,6 @@
 """The AsyncAPI document: built from the routing tables, served, and true to the broker.
 
-The broker check declares the topology under unique names with relay.topology.declare,
+The broker check declares the topology under unique names with relay.contract.topology.declare,
 then re-declares every exchange and the unrouted queue exactly as the document describes
 them: RabbitMQ answers PRECONDITION_FAILED unless type, durability, auto-delete and
 arguments all match what exists, so the broker itself compares the two.
@@ -17,10 +17,10 @@ import pytest
 from aio_pika.abc import AbstractChannel, AbstractConnection
 from aiohttp.test_utils import TestClient
 
-from relay import asyncapi, topology
 from relay.app import create_app
 from relay.config import HttpSettings, Settings, TopologySettings
-from relay.routing import ROUTES
+from relay.contract import asyncapi, topology
+from relay.contract.routing import ROUTES
 from relay.validation import REQUIRED
 from tests.fakes import FakePublisher
 from tests.names import unique_topology

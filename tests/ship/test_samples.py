@@ -7,8 +7,9 @@ import random
 import orjson
 import pytest
 
-from relay import samples, signing
-from relay.routing import ROUTES
+from relay import signing
+from relay.contract import samples
+from relay.contract.routing import ROUTES
 from relay.validation import classify
 
 KNOWN_STATUSES = {"Queued", "Dispatched", "Delivered", "Failed", "Expired", "Rejected"}

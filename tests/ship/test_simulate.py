@@ -15,7 +15,7 @@ from aiohttp.test_utils import TestServer
 
 from relay.app import create_app
 from relay.config import Settings
-from relay.routing import CHANNEL_PATHS, ROUTES
+from relay.contract.routing import CHANNEL_PATHS, ROUTES
 from relay.simulate import Plan, Summary, simulate, target
 from tests.fakes import FakePublisher
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import orjson
 import pytest
 
+from relay.contract.routing import ROUTES, Channel
 from relay.errors import BadRequest
-from relay.routing import ROUTES, Channel
 from relay.validation import REQUIRED, classify
 from tests.payloads import BODIES
 

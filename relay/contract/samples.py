@@ -17,7 +17,7 @@ from typing import Any
 
 import orjson
 
-from relay.routing import ROUTES
+from relay.contract.routing import ROUTES
 
 Body = dict[str, Any]
 Generator = Callable[[random.Random], Body]

@@ -14,11 +14,11 @@ import orjson
 from aiohttp import web
 
 from relay.config import Settings, TopologySettings
+from relay.contract.routing import ROUTES, Channel
+from relay.contract.topology import channel_exchange_arguments, exchange_for
 from relay.envelope import APP_ID, CONTENT_TYPE, PERSISTENT
 from relay.keys import SETTINGS
-from relay.routing import ROUTES, Channel
 from relay.telemetry.tracing import TRACEPARENT, TRACESTATE
-from relay.topology import channel_exchange_arguments, exchange_for
 from relay.validation import REQUIRED, STATUS_ITEM, Fields
 
 Doc = dict[str, Any]

@@ -12,7 +12,7 @@ from aio_pika.abc import AbstractChannel, AbstractExchange
 from pamqp.common import FieldTable
 
 from relay.config import TopologySettings
-from relay.routing import Channel
+from relay.contract.routing import Channel
 
 
 class TopologyMissing(RuntimeError):
