@@ -22,9 +22,9 @@ import aiormq
 
 from bench import broker, phases, procs
 from bench.payloads import Callback, callback
-from relay import envelope
+from relay.callback import envelope
+from relay.callback.validation import classify
 from relay.contract.routing import ROUTES, Channel
-from relay.validation import classify
 
 KINDS = {"delivery-reports": Channel.DELIVERY_REPORTS, "inbound": Channel.INBOUND}
 

@@ -8,11 +8,11 @@ from aiohttp import web
 
 from relay import health, middleware
 from relay.auth import Authenticator
+from relay.callback.ids import IdSource
 from relay.config import Settings
 from relay.contract import asyncapi
 from relay.contract.routing import CHANNEL_PATHS
 from relay.handlers import callback_handler
-from relay.ids import IdSource
 from relay.keys import IDS, LIFECYCLE, METRICS, PUBLISHER, SETTINGS, TRACER, Lifecycle
 from relay.publisher import AmqpPublisher, Publisher
 from relay.telemetry.metrics import create_metrics

@@ -28,7 +28,7 @@ from aiormq.abc import ChannelFrame
 from pamqp.commands import Basic
 from pamqp.frame import marshal
 
-from relay.envelope import Outgoing
+from relay.callback.envelope import Outgoing
 from relay.errors import ConfirmTimeout, Unavailable
 from relay.framing import content_frames
 

@@ -3,7 +3,7 @@
 pamqp encodes a content header by walking all fourteen properties through a generic,
 type-dispatching encoder, and the relay first had to build pamqp's `Basic.Properties`
 for it: together about a sixth of a request's instructions (callgrind). The relay
-sets the same few properties on every message (`relay.envelope.Outgoing`): constant
+sets the same few properties on every message (`relay.callback.envelope.Outgoing`): constant
 content type, delivery mode and app id; ids, a timestamp, a type and a header table of
 strings and booleans. Those are encoded here in wire order, straight through. Anything
 else (another value type, an over-long name) goes to pamqp, and the tests check that
@@ -20,7 +20,7 @@ from pamqp.commands import Basic
 from pamqp.frame import marshal
 from pamqp.header import ContentHeader
 
-from relay.envelope import APP_ID, CONTENT_TYPE, PERSISTENT, Outgoing
+from relay.callback.envelope import APP_ID, CONTENT_TYPE, PERSISTENT, Outgoing
 
 _FRAME_HEADER = struct.Struct(">BHI")  # frame type, channel, payload size
 _HEADER_FRAME, _BODY_FRAME = 2, 3

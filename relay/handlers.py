@@ -11,7 +11,8 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from relay import envelope
+from relay.callback import envelope
+from relay.callback.validation import Event, classify
 from relay.contract.routing import Channel
 from relay.errors import ShuttingDown
 from relay.keys import (
@@ -26,7 +27,6 @@ from relay.keys import (
     LogFields,
 )
 from relay.telemetry.metrics import Metrics
-from relay.validation import Event, classify
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 

@@ -7,8 +7,8 @@ from typing import Any
 
 from aiohttp import web
 
+from relay.callback.ids import IdSource
 from relay.config import Settings
-from relay.ids import IdSource
 from relay.publisher import Publisher
 from relay.telemetry.metrics import Metrics
 from relay.telemetry.tracing import Tracer

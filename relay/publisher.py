@@ -19,9 +19,9 @@ from aio_pika.abc import AbstractChannel, AbstractConnection
 from pamqp.commands import Basic
 
 from relay.batching import TickBatcher
+from relay.callback.envelope import Outgoing
 from relay.config import AmqpSettings, TopologySettings
 from relay.contract import topology
-from relay.envelope import Outgoing
 from relay.errors import (
     BrokerBlocked,
     Nacked,

@@ -6,7 +6,7 @@ import dataclasses
 
 from pamqp.common import FieldTable
 
-from relay.envelope import Outgoing
+from relay.callback.envelope import Outgoing
 from relay.errors import RelayError
 
 

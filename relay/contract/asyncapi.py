@@ -13,13 +13,13 @@ from typing import Any
 import orjson
 from aiohttp import web
 
+from relay.callback.envelope import APP_ID, CONTENT_TYPE, PERSISTENT
+from relay.callback.validation import REQUIRED, STATUS_ITEM, Fields
 from relay.config import Settings, TopologySettings
 from relay.contract.routing import ROUTES, Channel
 from relay.contract.topology import channel_exchange_arguments, exchange_for
-from relay.envelope import APP_ID, CONTENT_TYPE, PERSISTENT
 from relay.keys import SETTINGS
 from relay.telemetry.tracing import TRACEPARENT, TRACESTATE
-from relay.validation import REQUIRED, STATUS_ITEM, Fields
 
 Doc = dict[str, Any]
 BINDING_VERSION = "0.2.0"

@@ -16,8 +16,8 @@ import pytest
 from aiohttp import web
 
 from relay.app import create_app
+from relay.callback.envelope import Outgoing
 from relay.config import AmqpSettings, Secret, Settings
-from relay.envelope import Outgoing
 from relay.publisher import AmqpPublisher
 from tests.faults import rabbit
 from tests.faults.checker import Report

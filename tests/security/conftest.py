@@ -13,8 +13,8 @@ from aiohttp.test_utils import TestClient
 
 from relay.app import create_app
 from relay.auth.signature import signature
+from relay.callback.envelope import Outgoing
 from relay.config import Secret, SecuritySettings, Settings
-from relay.envelope import Outgoing
 from relay.errors import RelayError
 
 # Sinch's published known-answer vector (shared/SINCH.md, section 3).

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from relay.callback.validation import classify
 from relay.errors import BadRequest
-from relay.validation import classify
 from tests.security.conftest import RelayFactory
 
 CORPUS = sorted((Path(__file__).parent / "corpus").glob("*"))

@@ -16,9 +16,9 @@ from relay.auth.basic import CredentialSet, basic_payload
 from relay.auth.network import address, client_address, networks
 from relay.auth.oauth import TokenIssuer, bearer_token, client_pair
 from relay.auth.signature import SignatureVerifier
+from relay.callback.validation import REQUIRED, Event, classify
 from relay.contract.routing import ROUTES
 from relay.errors import BadRequest, Unauthorized
-from relay.validation import REQUIRED, Event, classify
 from tests.security.conftest import (
     VECTOR_NONCE,
     VECTOR_SECRET,

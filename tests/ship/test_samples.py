@@ -8,9 +8,9 @@ import orjson
 import pytest
 
 from relay import signing
+from relay.callback.validation import classify
 from relay.contract import samples
 from relay.contract.routing import ROUTES
-from relay.validation import classify
 
 KNOWN_STATUSES = {"Queued", "Dispatched", "Delivered", "Failed", "Expired", "Rejected"}
 SINCH_VECTOR_BODY = (

@@ -5,9 +5,9 @@ from __future__ import annotations
 import orjson
 import pytest
 
+from relay.callback.validation import REQUIRED, classify
 from relay.contract.routing import ROUTES, Channel
 from relay.errors import BadRequest
-from relay.validation import REQUIRED, classify
 from tests.payloads import BODIES
 
 

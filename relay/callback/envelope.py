@@ -14,11 +14,11 @@ from typing import NamedTuple
 from pamqp.commands import Basic
 from pamqp.common import FieldTable
 
+from relay.callback.validation import MAX_TYPE_BYTES, Event
 from relay.config import TopologySettings
 from relay.contract.routing import Channel
 from relay.contract.topology import exchange_for
 from relay.telemetry.tracing import TraceParent, continue_trace
-from relay.validation import MAX_TYPE_BYTES, Event
 
 PERSISTENT = 2
 CONTENT_TYPE = "application/json"

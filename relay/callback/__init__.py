@@ -1,0 +1,1 @@
+"""The pure callback path, no I/O: body -> Event -> Outgoing (validation, envelope, ids)."""
