@@ -7,9 +7,9 @@ from typing import Any
 
 from aiohttp import web
 
+from relay.amqp.publisher import Publisher
 from relay.callback.ids import IdSource
 from relay.config import Settings
-from relay.publisher import Publisher
 from relay.telemetry.metrics import Metrics
 from relay.telemetry.tracing import Tracer
 

@@ -29,7 +29,7 @@ class Outgoing(NamedTuple):
     """One confirmed-publish request: where to, the untouched body, what it carries.
 
     The relay sets only these AMQP properties (plus the constant content type, delivery
-    mode and app id), so `relay.framing` encodes them directly; `properties` is the same
+    mode and app id), so `relay.amqp.framing` encodes them directly; `properties` is the same
     as pamqp's `Basic.Properties`, for pamqp's encoder and for readers.
 
     Per-request values are NamedTuples: immutable like a frozen dataclass, at a third

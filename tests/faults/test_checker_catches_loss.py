@@ -15,10 +15,10 @@ from collections.abc import AsyncIterator, Callable
 import pytest
 from aiohttp import web
 
+from relay.amqp.publisher import AmqpPublisher
 from relay.app import create_app
 from relay.callback.envelope import Outgoing
 from relay.config import AmqpSettings, Secret, Settings
-from relay.publisher import AmqpPublisher
 from tests.faults import rabbit
 from tests.faults.checker import Report
 from tests.faults.harness import Names, Scenario, bind_queue

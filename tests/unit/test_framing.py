@@ -11,11 +11,11 @@ from hypothesis import strategies as st
 from pamqp.frame import unmarshal
 from pamqp.header import ContentHeader
 
-from relay import framing
+from relay.amqp import framing
+from relay.amqp.framing import content_frames, pamqp_content_frames
 from relay.callback import envelope
 from relay.callback.validation import classify
 from relay.config import TopologySettings
-from relay.framing import content_frames, pamqp_content_frames
 from tests.payloads import BODIES
 
 _short = st.text(max_size=40)

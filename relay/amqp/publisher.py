@@ -18,7 +18,7 @@ import structlog
 from aio_pika.abc import AbstractChannel, AbstractConnection
 from pamqp.commands import Basic
 
-from relay.batching import TickBatcher
+from relay.amqp.batched import TickBatcher
 from relay.callback.envelope import Outgoing
 from relay.config import AmqpSettings, TopologySettings
 from relay.contract import topology

@@ -28,9 +28,9 @@ from aiormq.abc import ChannelFrame
 from pamqp.commands import Basic
 from pamqp.frame import marshal
 
+from relay.amqp.framing import content_frames
 from relay.callback.envelope import Outgoing
 from relay.errors import ConfirmTimeout, Unavailable
-from relay.framing import content_frames
 
 Confirm = asyncio.Future[Any]
 
