@@ -39,7 +39,7 @@ def _settings(config: Path | None) -> Settings:
 
 
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
-    from relay.server import serve
+    from relay.edge.server import serve
 
     host = args.host or settings.http.host
     port = settings.http.port if args.port is None else args.port

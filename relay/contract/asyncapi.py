@@ -18,7 +18,7 @@ from relay.callback.validation import REQUIRED, STATUS_ITEM, Fields
 from relay.config import Settings, TopologySettings
 from relay.contract.routing import ROUTES, Channel
 from relay.contract.topology import channel_exchange_arguments, exchange_for
-from relay.keys import SETTINGS
+from relay.edge.keys import SETTINGS
 from relay.telemetry.tracing import TRACEPARENT, TRACESTATE
 
 Doc = dict[str, Any]

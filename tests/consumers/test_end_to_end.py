@@ -13,9 +13,9 @@ from structlog.testing import capture_logs
 
 from consumers.config import WorkerKind, WorkerSettings
 from consumers.store.sqlite import SqliteStore
-from relay.app import create_app
 from relay.config import TopologySettings
 from relay.contract.routing import ROUTES, Channel
+from relay.edge.app import create_app
 from tests.consumers.conftest import SettingsFactory, running, wait_until
 from tests.integration.conftest import relay_settings, wait_until_ready
 from tests.names import unique_topology

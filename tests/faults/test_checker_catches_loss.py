@@ -16,9 +16,9 @@ import pytest
 from aiohttp import web
 
 from relay.amqp.publisher import AmqpPublisher
-from relay.app import create_app
 from relay.callback.envelope import Outgoing
 from relay.config import AmqpSettings, Secret, Settings
+from relay.edge.app import create_app
 from tests.faults import rabbit
 from tests.faults.checker import Report
 from tests.faults.harness import Names, Scenario, bind_queue

@@ -16,8 +16,8 @@ import pytest
 from aio_pika.abc import AbstractChannel, AbstractIncomingMessage, AbstractQueue
 from aiohttp.test_utils import TestClient
 
-from relay.app import create_app
 from relay.config import AmqpSettings, Secret, Settings, TopologySettings, environment
+from relay.edge.app import create_app
 from tests.names import unique_topology
 from tests.tcp_proxy import FaultProxy
 

@@ -11,10 +11,10 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
-from relay.app import create_app
-from relay.auth.signature import signature
 from relay.callback.envelope import Outgoing
 from relay.config import Secret, SecuritySettings, Settings
+from relay.edge.app import create_app
+from relay.edge.auth.signature import signature
 from relay.errors import RelayError
 
 # Sinch's published known-answer vector (shared/SINCH.md, section 3).

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from relay.auth.basic import basic_header
-from relay.auth.oauth import TokenIssuer
+from relay.edge.auth.basic import basic_header
+from relay.edge.auth.oauth import TokenIssuer
 from tests.security.conftest import MO_TEXT, FixedClock, RelayFactory, secrets
 
 ROUTE = "/sms/incoming"

@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import time
 
-from relay.auth.signature import signature
+from relay.edge.auth.signature import signature
 from tests.security.conftest import RelayFactory, secrets
 from tests.security.mutator import header_values, mutated_bodies
 

@@ -12,12 +12,12 @@ import os
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from relay.auth.basic import CredentialSet, basic_payload
-from relay.auth.network import address, client_address, networks
-from relay.auth.oauth import TokenIssuer, bearer_token, client_pair
-from relay.auth.signature import SignatureVerifier
 from relay.callback.validation import REQUIRED, Event, classify
 from relay.contract.routing import ROUTES
+from relay.edge.auth.basic import CredentialSet, basic_payload
+from relay.edge.auth.network import address, client_address, networks
+from relay.edge.auth.oauth import TokenIssuer, bearer_token, client_pair
+from relay.edge.auth.signature import SignatureVerifier
 from relay.errors import BadRequest, Unauthorized
 from tests.security.conftest import (
     VECTOR_NONCE,

@@ -11,9 +11,9 @@ from typing import Any
 
 from aiohttp import web
 
-from relay.app import create_app
-from relay.auth import handler_args
 from relay.config import SecuritySettings, Settings
+from relay.edge.app import create_app
+from relay.edge.auth import handler_args
 from tests.security.conftest import MO_TEXT, VECTOR_BODY, RecordingPublisher, RelayFactory
 
 ROUTE = "/sms/incoming"

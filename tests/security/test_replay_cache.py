@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from relay.auth.replay import Claim, ReplayCache
+from relay.edge.auth.replay import Claim, ReplayCache
 from tests.security.conftest import FixedClock
 
 

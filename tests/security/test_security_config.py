@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from prometheus_client import CollectorRegistry, Counter
 
-from relay.auth import Authenticator
 from relay.config import ConfigError, SecuritySettings, load_settings
+from relay.edge.auth import Authenticator
 from tests.security.conftest import secrets
 
 

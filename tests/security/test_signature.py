@@ -7,7 +7,7 @@ import hmac
 
 import pytest
 
-from relay.auth.signature import SignatureVerifier, signature
+from relay.edge.auth.signature import SignatureVerifier, signature
 from relay.errors import Unauthorized
 from tests.security.conftest import (
     VECTOR_BODY,

@@ -15,9 +15,9 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from relay.app import create_app
-from relay.auth import server_context
 from relay.config import ConfigError, SecuritySettings, Settings
+from relay.edge.app import create_app
+from relay.edge.auth import server_context
 from tests.security.conftest import MO_TEXT, RecordingPublisher
 
 Key = ec.EllipticCurvePrivateKey

@@ -10,9 +10,9 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from relay.app import create_app
 from relay.config import Settings
-from relay.keys import PUBLISHER, TRACER
+from relay.edge.app import create_app
+from relay.edge.keys import PUBLISHER, TRACER
 from relay.telemetry.tracing import OtelTracer, TraceParent, W3cTracer, consume_span, extract
 from tests.fakes import FakePublisher
 from tests.payloads import BODIES

@@ -10,8 +10,9 @@ import pytest
 from aiohttp.test_utils import TestClient
 from structlog.testing import capture_logs
 
-from relay.app import create_app
 from relay.config import ConfigError, HttpSettings, Settings, load_settings
+from relay.edge.app import create_app
+from relay.edge.keys import LIFECYCLE
 from relay.errors import (
     BrokerBlocked,
     ConfirmTimeout,
@@ -20,7 +21,6 @@ from relay.errors import (
     RelayError,
     Unavailable,
 )
-from relay.keys import LIFECYCLE
 from tests.fakes import FakePublisher, headers_of
 from tests.payloads import BODIES
 

@@ -14,8 +14,8 @@ import structlog
 from aiohttp.test_utils import TestClient
 from structlog.testing import capture_logs
 
-from relay.app import create_app
 from relay.config import LoggingSettings, Settings
+from relay.edge.app import create_app
 from relay.telemetry.logs import TickFlushedWriter, configure, mask_phone, reset
 from tests.fakes import FakePublisher
 from tests.payloads import BODIES

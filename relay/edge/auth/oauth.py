@@ -15,9 +15,9 @@ import hmac
 import secrets
 from urllib.parse import parse_qs
 
-from relay.auth.basic import CredentialSet, basic_payload
-from relay.auth.clock import Clock
 from relay.config import Secret
+from relay.edge.auth.basic import CredentialSet, basic_payload
+from relay.edge.auth.clock import Clock
 
 _MAX_TOKEN = 256
 _MAX_FORM = 4096

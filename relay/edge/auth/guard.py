@@ -14,14 +14,14 @@ from collections.abc import Callable
 from aiohttp import web
 from prometheus_client import Counter
 
-from relay.auth.basic import CredentialSet, basic_payload
-from relay.auth.network import Network, client_address, within
-from relay.auth.oauth import TokenIssuer, bearer_token
-from relay.auth.replay import Claim, ReplayCache
-from relay.auth.signature import SignatureVerifier, Verified
+from relay.edge.auth.basic import CredentialSet, basic_payload
+from relay.edge.auth.network import Network, client_address, within
+from relay.edge.auth.oauth import TokenIssuer, bearer_token
+from relay.edge.auth.replay import Claim, ReplayCache
+from relay.edge.auth.signature import SignatureVerifier, Verified
+from relay.edge.handlers import ACCEPTED, Handler
+from relay.edge.keys import LOG_FIELDS
 from relay.errors import Forbidden, ReplayInFlight, SlowBody, Unauthorized
-from relay.handlers import ACCEPTED, Handler
-from relay.keys import LOG_FIELDS
 
 _REFUSALS = (Unauthorized, Forbidden, ReplayInFlight)
 

@@ -6,8 +6,8 @@ the checks configured for its route; a route with none configured keeps its bare
 
 from __future__ import annotations
 
-from relay.auth.authenticator import CALLBACK_PATHS, Authenticator
-from relay.auth.network import handler_args
-from relay.auth.tls import server_context
+from relay.edge.auth.authenticator import CALLBACK_PATHS, Authenticator
+from relay.edge.auth.network import handler_args
+from relay.edge.auth.tls import server_context
 
 __all__ = ["CALLBACK_PATHS", "Authenticator", "handler_args", "server_context"]

@@ -15,8 +15,8 @@ import hmac
 from collections.abc import Mapping
 from types import MappingProxyType
 
-from relay.auth.clock import Clock
 from relay.config import Secret
+from relay.edge.auth.clock import Clock
 from relay.errors import Unauthorized
 
 SIGNATURE = "x-sinch-webhook-signature"

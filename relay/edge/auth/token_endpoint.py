@@ -12,10 +12,10 @@ import orjson
 from aiohttp import web
 from prometheus_client import Counter
 
-from relay.auth.basic import CredentialSet
-from relay.auth.oauth import GRANTS, TokenIssuer, client_pair, known_client
-from relay.handlers import Handler
-from relay.keys import LOG_FIELDS
+from relay.edge.auth.basic import CredentialSet
+from relay.edge.auth.oauth import GRANTS, TokenIssuer, client_pair, known_client
+from relay.edge.handlers import Handler
+from relay.edge.keys import LOG_FIELDS
 
 _MAX_FORM = 4096
 _NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}

@@ -7,17 +7,17 @@ from collections.abc import Callable
 from aiohttp import web
 from prometheus_client import Counter
 
-from relay.auth.basic import CredentialSet
-from relay.auth.clock import Clock, SystemClock
-from relay.auth.guard import RoutePolicy, guarded, source_gate
-from relay.auth.network import networks
-from relay.auth.oauth import TokenIssuer
-from relay.auth.replay import ReplayCache
-from relay.auth.signature import SignatureVerifier
-from relay.auth.token_endpoint import token_handler
 from relay.config import ConfigError, Secret, SecuritySettings
 from relay.contract.routing import CHANNEL_PATHS, Channel
-from relay.handlers import Handler
+from relay.edge.auth.basic import CredentialSet
+from relay.edge.auth.clock import Clock, SystemClock
+from relay.edge.auth.guard import RoutePolicy, guarded, source_gate
+from relay.edge.auth.network import networks
+from relay.edge.auth.oauth import TokenIssuer
+from relay.edge.auth.replay import ReplayCache
+from relay.edge.auth.signature import SignatureVerifier
+from relay.edge.auth.token_endpoint import token_handler
+from relay.edge.handlers import Handler
 
 CATCH_ALL = "/sms"
 CALLBACK_PATHS = (CATCH_ALL, *CHANNEL_PATHS.values())

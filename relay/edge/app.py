@@ -6,15 +6,15 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from relay import health, middleware
 from relay.amqp.publisher import AmqpPublisher, Publisher
-from relay.auth import Authenticator
 from relay.callback.ids import IdSource
 from relay.config import Settings
 from relay.contract import asyncapi
 from relay.contract.routing import CHANNEL_PATHS
-from relay.handlers import callback_handler
-from relay.keys import IDS, LIFECYCLE, METRICS, PUBLISHER, SETTINGS, TRACER, Lifecycle
+from relay.edge import health, middleware
+from relay.edge.auth import Authenticator
+from relay.edge.handlers import callback_handler
+from relay.edge.keys import IDS, LIFECYCLE, METRICS, PUBLISHER, SETTINGS, TRACER, Lifecycle
 from relay.telemetry.metrics import create_metrics
 from relay.telemetry.tracing import create_tracer
 

@@ -6,7 +6,7 @@ import orjson
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from relay.keys import LIFECYCLE, METRICS, PUBLISHER
+from relay.edge.keys import LIFECYCLE, METRICS, PUBLISHER
 
 
 async def healthz(_: web.Request) -> web.Response:

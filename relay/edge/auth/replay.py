@@ -10,7 +10,7 @@ from __future__ import annotations
 import enum
 from collections import OrderedDict
 
-from relay.auth.clock import Clock
+from relay.edge.auth.clock import Clock
 
 
 class Claim(enum.Enum):

@@ -14,10 +14,10 @@ import signal
 import structlog
 from aiohttp import web
 
-from relay import auth
-from relay.app import create_app
 from relay.config import Settings
-from relay.keys import LIFECYCLE
+from relay.edge import auth
+from relay.edge.app import create_app
+from relay.edge.keys import LIFECYCLE
 
 log = structlog.get_logger("relay.server")
 

@@ -14,8 +14,7 @@ from aiohttp import web
 from relay.callback import envelope
 from relay.callback.validation import Event, classify
 from relay.contract.routing import Channel
-from relay.errors import ShuttingDown
-from relay.keys import (
+from relay.edge.keys import (
     IDS,
     LIFECYCLE,
     LOG_FIELDS,
@@ -26,6 +25,7 @@ from relay.keys import (
     TRACER,
     LogFields,
 )
+from relay.errors import ShuttingDown
 from relay.telemetry.metrics import Metrics
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]

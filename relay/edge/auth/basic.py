@@ -5,8 +5,8 @@ from __future__ import annotations
 import base64
 import binascii
 
-from relay.auth.digest import fingerprints, matches_any
 from relay.config import Secret
+from relay.edge.auth.digest import fingerprints, matches_any
 
 _MAX_HEADER = 1024
 

@@ -10,9 +10,9 @@ import structlog
 from aiohttp import web
 
 from relay.contract.routing import ROUTES
+from relay.edge.handlers import Handler
+from relay.edge.keys import IDS, LOG_FIELDS, METRICS, REQUEST_ID, SETTINGS
 from relay.errors import RelayError, Unauthorized
-from relay.handlers import Handler
-from relay.keys import IDS, LOG_FIELDS, METRICS, REQUEST_ID, SETTINGS
 from relay.telemetry.logs import request_line
 
 log = structlog.get_logger("relay.http")

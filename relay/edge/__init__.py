@@ -1,0 +1,1 @@
+"""The HTTP edge, socket to answer: app, server, middleware, handlers, health, keys, auth."""
