@@ -8,7 +8,7 @@ import os
 import sys
 from pathlib import Path
 
-from relay import commands
+from relay.cli import commands
 from relay.config import ConfigError, Settings, load_settings
 from relay.telemetry import logs as relay_logging
 
@@ -44,7 +44,7 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     host = args.host or settings.http.host
     port = settings.http.port if args.port is None else args.port
     if args.workers > 1:
-        from relay.supervisor import Supervisor
+        from relay.cli.supervisor import Supervisor
 
         return Supervisor(_worker_argv(args, host, port), args.workers).run()
     _run(serve(settings, host, port))

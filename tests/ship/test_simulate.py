@@ -13,10 +13,10 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
+from relay.cli.simulate import Plan, Summary, simulate, target
 from relay.config import Settings
 from relay.contract.routing import CHANNEL_PATHS, ROUTES
 from relay.edge.app import create_app
-from relay.simulate import Plan, Summary, simulate, target
 from tests.fakes import FakePublisher
 
 ServerFactory = Callable[[web.Application], Awaitable[TestServer]]

@@ -1,0 +1,1 @@
+"""The `relay` command line: one module per subcommand; each parses, then delegates."""
