@@ -20,9 +20,9 @@ Subparsers = Any  # argparse's _SubParsersAction is private
 
 def add_commands(sub: Subparsers) -> None:
     """Register every operator subcommand on the `relay` parser."""
-    from relay import config_reference
     from relay.cli import simulate
     from relay.cli import topology as topology_cli
+    from relay.config import reference as config_reference
 
     sim = sub.add_parser("simulate", help="send realistic Sinch callbacks to a relay")
     simulate.add_arguments(sim)

@@ -18,7 +18,7 @@ from consumers.cli import parser as consumers_parser
 from consumers.config import WorkerKind, WorkerSettings
 from consumers.config import env_var as consumer_env_var
 from relay.config import HttpSettings
-from relay.config_reference import rows
+from relay.config.reference import rows
 from tests.ship import dockerfile
 from tests.ship.dockerfile import ROOT
 

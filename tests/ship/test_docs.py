@@ -8,7 +8,7 @@ import sys
 
 from prometheus_client.metrics_core import Metric
 
-from relay import config_reference
+from relay.config import reference as config_reference
 from relay.telemetry.metrics import create_metrics
 from tests.ship.dockerfile import ROOT
 
