@@ -20,12 +20,12 @@ from typing import Any, TextIO
 import aio_pika
 
 from consumers import dlq, server
-from consumers.base import Handler, Worker
 from consumers.config import ConfigError, WorkerKind, WorkerSettings, load_settings
 from consumers.delivery_reports import DeliveryReportHandler
 from consumers.inbound import InboundHandler
 from consumers.metrics import Metrics
 from consumers.store import Store, open_store
+from consumers.worker import Handler, Worker
 from relay.config import LoggingSettings
 from relay.telemetry.logs import configure as configure_logging
 

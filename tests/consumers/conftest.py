@@ -17,13 +17,13 @@ import asyncpg
 import pytest
 
 from consumers import topology
-from consumers.base import Handler, Worker
 from consumers.cli import handler_for
 from consumers.config import WorkerKind, WorkerSettings, defaults_for
 from consumers.metrics import Metrics
 from consumers.store import Store
 from consumers.store.postgres import PostgresStore
 from consumers.store.sqlite import SqliteStore
+from consumers.worker import Handler, Worker
 from relay.config import Secret
 
 SettingsFactory = Callable[..., WorkerSettings]

@@ -201,7 +201,7 @@ def test_settings_from_environment() -> None:
 
 async def test_batcher_groups_in_order_and_ends_after_the_buffer() -> None:
     """Batches keep arrival order, never exceed the size, and end only after the rest."""
-    from consumers.batching import Batcher
+    from consumers.batches import Batcher
 
     batcher: Batcher[int] = Batcher(size=3, wait=0.0)
     for n in range(5):

@@ -25,7 +25,7 @@ import structlog
 from aio_pika.abc import AbstractChannel, AbstractIncomingMessage, AbstractRobustConnection
 
 from consumers import reroute, topology
-from consumers.batching import Batcher
+from consumers.batches import Batcher
 from consumers.config import WorkerSettings
 from consumers.envelope import Envelope, attempt_of, open_envelope
 from consumers.errors import Reject, Retry
