@@ -21,8 +21,8 @@ import aio_pika
 
 from consumers import dlq, server
 from consumers.config import ConfigError, WorkerKind, WorkerSettings, load_settings
-from consumers.delivery_reports import DeliveryReportHandler
-from consumers.inbound import InboundHandler
+from consumers.handlers.delivery_reports import DeliveryReportHandler
+from consumers.handlers.inbound import InboundHandler
 from consumers.metrics import Metrics
 from consumers.store import Store, open_store
 from consumers.worker import Handler, Worker

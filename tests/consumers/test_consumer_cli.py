@@ -11,8 +11,8 @@ import pytest
 
 from consumers.cli import main, print_opt_outs, print_status
 from consumers.config import WorkerKind, defaults_for
-from consumers.delivery_reports import recipient_report
-from consumers.inbound import inbound_message
+from consumers.handlers.delivery_reports import recipient_report
+from consumers.handlers.inbound import inbound_message
 from consumers.model import Keyed
 from consumers.store.sqlite import SqliteStore
 from relay.config import Secret

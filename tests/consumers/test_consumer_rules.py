@@ -5,10 +5,14 @@ from __future__ import annotations
 import pytest
 
 from consumers.config import ConfigError, WorkerKind, load_settings
-from consumers.delivery_reports import DeliveryReportHandler, batch_report, recipient_report
 from consumers.envelope import Envelope, dedup_key, open_envelope
 from consumers.errors import Reject
-from consumers.inbound import InboundHandler, inbound_message, opt_change
+from consumers.handlers.delivery_reports import (
+    DeliveryReportHandler,
+    batch_report,
+    recipient_report,
+)
+from consumers.handlers.inbound import InboundHandler, inbound_message, opt_change
 from consumers.model import RecipientReport, parse_timestamp, supersedes
 from consumers.policy import DeadLetter, RetryLater, RetryPolicy
 from tests.payloads import BODIES

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import orjson
 
-from consumers.delivery_reports import batch_report, recipient_report
-from consumers.inbound import inbound_message
+from consumers.handlers.delivery_reports import batch_report, recipient_report
+from consumers.handlers.inbound import inbound_message
 from consumers.model import Keyed
 from consumers.store import Store
 from tests.payloads import BODIES

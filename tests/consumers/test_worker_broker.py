@@ -12,9 +12,9 @@ import pytest
 from consumers import dlq, server
 from consumers.cli import health
 from consumers.config import WorkerKind, WorkerSettings
-from consumers.delivery_reports import DeliveryReportHandler
 from consumers.envelope import Envelope
 from consumers.errors import Retry
+from consumers.handlers.delivery_reports import DeliveryReportHandler
 from consumers.metrics import Metrics
 from consumers.model import Effect, Keyed
 from consumers.policy import dead_letter_names

@@ -1,0 +1,1 @@
+"""The sample handlers: each turns one envelope into effects for the store."""
