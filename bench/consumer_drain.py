@@ -68,7 +68,7 @@ async def _delete_queues(ctx: phases.Context, kind: str, env: dict[str, str]) ->
     """The worker's queues and dead-letter exchange, removed by its own topology code."""
     import aio_pika
 
-    from consumers import topology
+    from consumers.amqp import topology
     from consumers.config import WorkerKind, load_settings
 
     settings = load_settings(WorkerKind(kind), env)

@@ -19,7 +19,8 @@ from typing import Any, TextIO
 
 import aio_pika
 
-from consumers import dlq, server
+from consumers import server
+from consumers.amqp import dlq
 from consumers.config import ConfigError, WorkerKind, WorkerSettings, load_settings
 from consumers.handlers.delivery_reports import DeliveryReportHandler
 from consumers.handlers.inbound import InboundHandler

@@ -24,10 +24,10 @@ import aio_pika
 import structlog
 from aio_pika.abc import AbstractChannel, AbstractIncomingMessage, AbstractRobustConnection
 
-from consumers import reroute, topology
+from consumers.amqp import reroute, topology
+from consumers.amqp.envelope import Envelope, attempt_of, open_envelope
 from consumers.batches import Batcher
 from consumers.config import WorkerSettings
-from consumers.envelope import Envelope, attempt_of, open_envelope
 from consumers.errors import Reject, Retry
 from consumers.metrics import Metrics
 from consumers.model import Effect, InboundMessage, Keyed

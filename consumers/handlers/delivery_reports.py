@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from consumers.envelope import Envelope
+from consumers.amqp.envelope import Envelope
 from consumers.errors import Reject
 from consumers.model import BatchReport, Effect, RecipientReport, StatusCount, parse_timestamp
 

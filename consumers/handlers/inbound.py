@@ -7,7 +7,7 @@ from typing import Any
 
 import orjson
 
-from consumers.envelope import Envelope
+from consumers.amqp.envelope import Envelope
 from consumers.errors import Reject
 from consumers.model import Effect, InboundMessage, OptChange, parse_timestamp
 

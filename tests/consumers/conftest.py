@@ -16,7 +16,7 @@ import aio_pika
 import asyncpg
 import pytest
 
-from consumers import topology
+from consumers.amqp import topology
 from consumers.cli import handler_for
 from consumers.config import WorkerKind, WorkerSettings, defaults_for
 from consumers.metrics import Metrics

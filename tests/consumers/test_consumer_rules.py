@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from consumers.amqp.envelope import Envelope, dedup_key, open_envelope
 from consumers.config import ConfigError, WorkerKind, load_settings
-from consumers.envelope import Envelope, dedup_key, open_envelope
 from consumers.errors import Reject
 from consumers.handlers.delivery_reports import (
     DeliveryReportHandler,

@@ -9,10 +9,11 @@ from typing import Any
 
 import pytest
 
-from consumers import dlq, server
+from consumers import server
+from consumers.amqp import dlq
+from consumers.amqp.envelope import Envelope
 from consumers.cli import health
 from consumers.config import WorkerKind, WorkerSettings
-from consumers.envelope import Envelope
 from consumers.errors import Retry
 from consumers.handlers.delivery_reports import DeliveryReportHandler
 from consumers.metrics import Metrics

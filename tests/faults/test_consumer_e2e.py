@@ -23,7 +23,7 @@ import aio_pika
 import orjson
 import pytest
 
-from consumers import topology
+from consumers.amqp import topology
 from consumers.config import WorkerKind, load_settings
 from tests.faults.checker import Report, Sent, drain, judge
 from tests.faults.harness import Names, RelayProcess, Scenario

@@ -12,7 +12,7 @@ from typing import Any
 from aio_pika import DeliveryMode, Message
 from aio_pika.abc import AbstractChannel, AbstractIncomingMessage
 
-from consumers.envelope import ATTEMPT_HEADER, REASON_HEADER, attempt_of
+from consumers.amqp.envelope import ATTEMPT_HEADER, REASON_HEADER, attempt_of
 from consumers.policy import DeadLetter, RetryLater, dead_letter_names, retry_queue_name
 
 PUBLISH_TIMEOUT = 10.0

@@ -8,10 +8,10 @@ from typing import Any
 import aio_pika
 from aio_pika.abc import AbstractIncomingMessage
 
+from consumers.amqp.envelope import ATTEMPT_HEADER, REASON_HEADER
+from consumers.amqp.reroute import PUBLISH_TIMEOUT, copy_of
 from consumers.config import WorkerSettings
-from consumers.envelope import ATTEMPT_HEADER, REASON_HEADER
 from consumers.policy import dead_letter_names
-from consumers.reroute import PUBLISH_TIMEOUT, copy_of
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
