@@ -24,9 +24,9 @@ from bench import broker, phases, procs
 from bench.payloads import Callback, callback
 from relay.callback import envelope
 from relay.callback.validation import classify
-from relay.contract.routing import ROUTES, Channel
+from relay.contract.routing import ROUTES, Flow
 
-KINDS = {"delivery-reports": Channel.DELIVERY_REPORTS, "inbound": Channel.INBOUND}
+KINDS = {"delivery-reports": Flow.DELIVERY_REPORTS, "inbound": Flow.INBOUND}
 
 
 async def measure(ctx: phases.Context) -> tuple[dict[str, Any], dict[str, str]]:
@@ -39,7 +39,7 @@ async def measure(ctx: phases.Context) -> tuple[dict[str, Any], dict[str, str]]:
     return rows, {}
 
 
-async def _drain(ctx: phases.Context, kind: str, channel: Channel) -> dict[str, Any]:
+async def _drain(ctx: phases.Context, kind: str, channel: Flow) -> dict[str, Any]:
     store = ctx.logs / f"{kind}.sqlite3"
     env = _env(ctx, kind, channel, store)
     queue = env["CONSUMER_QUEUE"]
@@ -77,9 +77,9 @@ async def _delete_queues(ctx: phases.Context, kind: str, env: dict[str, str]) ->
         await topology.delete(await connection.channel(), settings)
 
 
-def _env(ctx: phases.Context, kind: str, channel: Channel, store: Path) -> dict[str, str]:
+def _env(ctx: phases.Context, kind: str, channel: Flow, store: Path) -> dict[str, str]:
     names = ctx.names.topology()
-    exchange = names.delivery_reports if channel is Channel.DELIVERY_REPORTS else names.inbound
+    exchange = names.delivery_reports if channel is Flow.DELIVERY_REPORTS else names.inbound
     return {
         "CONSUMER_AMQP_URL": ctx.opts.amqp_url,
         "CONSUMER_QUEUE": ctx.names.queue(f"consumer.{kind}"),
@@ -132,7 +132,7 @@ def _processed(store: Path) -> tuple[int, int, int]:
     return int(row[0]), int(row[1] or 0), int(row[2] or 0)
 
 
-async def _prefill(ctx: phases.Context, channel: Channel, n: int) -> None:
+async def _prefill(ctx: phases.Context, channel: Flow, n: int) -> None:
     """`n` distinct callbacks of `channel`'s types, enveloped as the relay does, confirmed."""
     types = [t for t, c in ROUTES.items() if c is channel]
     rng = random.Random(n)

@@ -16,7 +16,7 @@ from typing import Any
 
 import orjson
 
-from relay.contract.routing import CHANNEL_PATHS, ROUTES
+from relay.contract.routing import FLOW_PATHS, ROUTES
 
 _ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 _TEXT = (
@@ -149,7 +149,7 @@ MIX: dict[str, int] = {
 def callback(type_: str, rng: random.Random) -> Callback:
     """One callback of `type_`, posted to its channel's URL."""
     body = orjson.dumps(_BUILDERS[type_](type_, rng))
-    return Callback(type_, CHANNEL_PATHS[ROUTES[type_]], body)
+    return Callback(type_, FLOW_PATHS[ROUTES[type_]], body)
 
 
 def sample(count: int, seed: int = 6) -> list[Callback]:

@@ -16,22 +16,22 @@ from collections.abc import Mapping
 from typing import Any, Literal
 
 from relay.config import DEFAULT_AMQP_URL, ConfigError, Secret, TopologySettings
-from relay.contract.routing import Channel, types_of
+from relay.contract.routing import Flow, types_of
 
 DEFAULT_STORE_URL = "sqlite:///consumers.sqlite3"
 
 
 class WorkerKind(enum.StrEnum):
-    """The two sample workers; each reads one relay channel."""
+    """The two sample workers; each reads one flow of the relay."""
 
     DELIVERY_REPORTS = "delivery-reports"
     INBOUND = "inbound"
 
     @property
-    def channel(self) -> Channel:
+    def flow(self) -> Flow:
         if self is WorkerKind.DELIVERY_REPORTS:
-            return Channel.DELIVERY_REPORTS
-        return Channel.INBOUND
+            return Flow.DELIVERY_REPORTS
+        return Flow.INBOUND
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -76,7 +76,7 @@ def defaults_for(kind: WorkerKind) -> WorkerSettings:
         kind=kind,
         connection_name=f"sinch-consumer-{kind.value}",
         queue=f"sinch.consumers.{name}",
-        binding_keys=types_of(kind.channel),
+        binding_keys=types_of(kind.flow),
         exchange=_relay_exchange(kind),
     )
 

@@ -71,7 +71,7 @@ async def declare_relay_exchange(
 ) -> AbstractExchange:
     """The relay's exchange: declared exactly as the relay does, or only checked to exist."""
     if settings.declare_exchange:
-        return await declare_channel_exchange(channel, settings.topology, settings.kind.channel)
+        return await declare_channel_exchange(channel, settings.topology, settings.kind.flow)
     return await channel.get_exchange(settings.exchange, ensure=True)
 
 

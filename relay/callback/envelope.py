@@ -16,7 +16,7 @@ from pamqp.common import FieldTable
 
 from relay.callback.validation import MAX_TYPE_BYTES, Event
 from relay.config import TopologySettings
-from relay.contract.routing import Channel
+from relay.contract.routing import Flow
 from relay.contract.topology import exchange_for
 from relay.telemetry.tracing import TraceParent, continue_trace
 
@@ -66,7 +66,7 @@ class Received(NamedTuple):
     request_id: str
     message_id: str
     path: str
-    path_channel: Channel | None  # None for the catch-all /sms
+    path_flow: Flow | None  # None for the catch-all /sms
     headers: Mapping[str, str]
     trace: TraceParent | None = None  # the relay's hop; None: derived from `headers`
 
@@ -75,8 +75,8 @@ def build(
     event: Event, body: bytes, received: Received, names: TopologySettings, forward: tuple[str, ...]
 ) -> Outgoing:
     """The message for `event`: its exchange, routing key, properties and headers."""
-    routable = event.problem is None and event.channel is not None
-    exchange = exchange_for(names, event.channel) if routable else names.unrouted  # type: ignore[arg-type]
+    routable = event.problem is None and event.flow is not None
+    exchange = exchange_for(names, event.flow) if routable else names.unrouted  # type: ignore[arg-type]
     short_type = event.type if len(event.type.encode()) <= MAX_TYPE_BYTES else None
     return Outgoing(
         exchange,
@@ -92,9 +92,7 @@ def build(
 
 def is_misrouted(event: Event, received: Received) -> bool:
     """A known type that arrived on the other channel's URL (still published)."""
-    return None not in (event.channel, received.path_channel) and (
-        event.channel is not received.path_channel
-    )
+    return None not in (event.flow, received.path_flow) and (event.flow is not received.path_flow)
 
 
 def _headers(event: Event, received: Received, forward: tuple[str, ...]) -> FieldTable:

@@ -16,7 +16,7 @@ from typing import Any, Final, NamedTuple
 
 import orjson
 
-from relay.contract.routing import ROUTES, Channel
+from relay.contract.routing import ROUTES, Flow
 from relay.errors import BadRequest
 
 # AMQP shortstr fields (routing key, `type` property) hold at most 255 bytes.
@@ -57,7 +57,7 @@ class Event(NamedTuple):
     """What the edge learned from a body: enough to route it, never the body itself."""
 
     type: str
-    channel: Channel | None  # None: unknown type
+    flow: Flow | None  # None: unknown type
     problem: str | None  # why it goes to the unrouted exchange; None when routable
     dedup_key: str
 
@@ -71,9 +71,8 @@ def classify(body: bytes) -> Event:
     if not type_.isascii():
         # A lone surrogate (\ud800) parses but cannot be encoded into AMQP: escape it.
         type_ = type_.encode("utf-8", "backslashreplace").decode("utf-8")
-    channel = ROUTES.get(type_)
     problem = _problem(type_, doc)
-    return Event(type_, channel, problem, dedup_key(type_, doc, body, problem))
+    return Event(type_, ROUTES.get(type_), problem, dedup_key(type_, doc, body, problem))
 
 
 def parse_object(body: bytes) -> dict[str, Any]:

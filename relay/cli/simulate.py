@@ -24,7 +24,7 @@ import aiohttp
 
 from relay import signing
 from relay.contract import samples
-from relay.contract.routing import CHANNEL_PATHS, ROUTES
+from relay.contract.routing import FLOW_PATHS, ROUTES
 
 MAX_COUNT = 1_000_000
 
@@ -98,7 +98,7 @@ def target(url: str, type_: str) -> str:
     """The URL one callback goes to: the channel path on a bare base URL, else `url`."""
     if urlsplit(url).path.strip("/"):
         return url
-    return url.rstrip("/") + CHANNEL_PATHS[ROUTES[type_]]
+    return url.rstrip("/") + FLOW_PATHS[ROUTES[type_]]
 
 
 def request(plan: Plan, index: int, rng: random.Random) -> tuple[str, bytes, dict[str, str]]:

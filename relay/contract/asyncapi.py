@@ -16,7 +16,7 @@ from aiohttp import web
 from relay.callback.envelope import APP_ID, CONTENT_TYPE, PERSISTENT
 from relay.callback.validation import REQUIRED, STATUS_ITEM, Fields
 from relay.config import Settings, TopologySettings
-from relay.contract.routing import ROUTES, Channel
+from relay.contract.routing import ROUTES, Flow
 from relay.contract.topology import channel_exchange_arguments, exchange_for
 from relay.edge.keys import SETTINGS
 from relay.telemetry.tracing import TRACEPARENT, TRACESTATE
@@ -86,7 +86,7 @@ def _type_channels(names: TopologySettings) -> dict[str, Doc]:
     }
 
 
-def _channel(names: TopologySettings, type_: str, channel: Channel) -> Doc:
+def _channel(names: TopologySettings, type_: str, channel: Flow) -> Doc:
     exchange = _exchange(exchange_for(names, channel), "topic", channel_exchange_arguments(names))
     return {
         "description": f"`{type_}` callbacks: routing key `{type_}` on `{exchange['name']}`.",

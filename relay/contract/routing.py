@@ -1,4 +1,4 @@
-"""The routing table: which channel each known Sinch callback type belongs to.
+"""The routing table: which flow (delivery reports or inbound) each Sinch callback type belongs to.
 
 One table drives the HTTP edge (validation, misrouting), the AMQP topology and the
 documentation; nothing else in the code base names the seven types.
@@ -11,34 +11,37 @@ from collections.abc import Mapping
 from types import MappingProxyType
 
 
-class Channel(enum.StrEnum):
-    """The two channels of the Sinch AsyncAPI contract."""
+class Flow(enum.StrEnum):
+    """The two flows of Sinch callbacks (the two channels of its AsyncAPI contract).
+
+    Named `Flow`, not `Channel`: an AMQP channel is something else in this code base.
+    """
 
     DELIVERY_REPORTS = "delivery_reports"
     INBOUND = "inbound"
 
 
-ROUTES: Mapping[str, Channel] = MappingProxyType(
+ROUTES: Mapping[str, Flow] = MappingProxyType(
     {
-        "delivery_report_sms": Channel.DELIVERY_REPORTS,
-        "delivery_report_mms": Channel.DELIVERY_REPORTS,
-        "recipient_delivery_report_sms": Channel.DELIVERY_REPORTS,
-        "recipient_delivery_report_mms": Channel.DELIVERY_REPORTS,
-        "mo_text": Channel.INBOUND,
-        "mo_binary": Channel.INBOUND,
-        "mo_media": Channel.INBOUND,
+        "delivery_report_sms": Flow.DELIVERY_REPORTS,
+        "delivery_report_mms": Flow.DELIVERY_REPORTS,
+        "recipient_delivery_report_sms": Flow.DELIVERY_REPORTS,
+        "recipient_delivery_report_mms": Flow.DELIVERY_REPORTS,
+        "mo_text": Flow.INBOUND,
+        "mo_binary": Flow.INBOUND,
+        "mo_media": Flow.INBOUND,
     }
 )
 
 # The URL path Sinch is told to call for each channel.
-CHANNEL_PATHS: Mapping[Channel, str] = MappingProxyType(
+FLOW_PATHS: Mapping[Flow, str] = MappingProxyType(
     {
-        Channel.DELIVERY_REPORTS: "/sms/delivery-report",
-        Channel.INBOUND: "/sms/incoming",
+        Flow.DELIVERY_REPORTS: "/sms/delivery-report",
+        Flow.INBOUND: "/sms/incoming",
     }
 )
 
 
-def types_of(channel: Channel) -> tuple[str, ...]:
+def types_of(channel: Flow) -> tuple[str, ...]:
     """The known callback types published on `channel`, in table order."""
     return tuple(t for t, c in ROUTES.items() if c is channel)

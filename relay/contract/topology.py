@@ -12,16 +12,16 @@ from aio_pika.abc import AbstractChannel, AbstractExchange
 from pamqp.common import FieldTable
 
 from relay.config import TopologySettings
-from relay.contract.routing import Channel
+from relay.contract.routing import Flow
 
 
 class TopologyMissing(RuntimeError):
     """A passive check found an exchange or queue absent (or declared differently)."""
 
 
-def exchange_for(names: TopologySettings, channel: Channel) -> str:
+def exchange_for(names: TopologySettings, channel: Flow) -> str:
     """The exchange name a channel's messages are published to."""
-    return names.delivery_reports if channel is Channel.DELIVERY_REPORTS else names.inbound
+    return names.delivery_reports if channel is Flow.DELIVERY_REPORTS else names.inbound
 
 
 def channel_exchange_arguments(names: TopologySettings) -> FieldTable:
@@ -36,12 +36,12 @@ async def declare(channel: AbstractChannel, names: TopologySettings) -> None:
         names.unrouted, durable=True, arguments={"x-queue-type": names.unrouted_queue_type}
     )
     await queue.bind(unrouted, routing_key="")
-    for channel_ in Channel:
+    for channel_ in Flow:
         await declare_channel_exchange(channel, names, channel_)
 
 
 async def declare_channel_exchange(
-    channel: AbstractChannel, names: TopologySettings, which: Channel
+    channel: AbstractChannel, names: TopologySettings, which: Flow
 ) -> AbstractExchange:
     """Declare one channel exchange exactly as the relay does; safe to call from consumers."""
     return await channel.declare_exchange(

@@ -10,7 +10,7 @@ from relay.amqp.publisher import AmqpPublisher, Publisher
 from relay.callback.ids import IdSource
 from relay.config import Settings
 from relay.contract import asyncapi
-from relay.contract.routing import CHANNEL_PATHS
+from relay.contract.routing import FLOW_PATHS
 from relay.edge import health, middleware
 from relay.edge.auth import Authenticator
 from relay.edge.handlers import callback_handler
@@ -42,7 +42,7 @@ def create_app(settings: Settings, publisher: Publisher | None = None) -> web.Ap
 
 def _add_routes(app: web.Application, auth: Authenticator) -> None:
     app.router.add_post("/sms", auth.protect("/sms", None, callback_handler))
-    for channel, path in CHANNEL_PATHS.items():
+    for channel, path in FLOW_PATHS.items():
         app.router.add_post(path, auth.protect(path, channel, callback_handler))
     auth.add_token_route(app.router)
     app.router.add_get("/healthz", health.healthz)

@@ -13,7 +13,7 @@ from aiohttp import web
 
 from relay.callback import envelope
 from relay.callback.validation import Event, classify
-from relay.contract.routing import Channel
+from relay.contract.routing import Flow
 from relay.edge.keys import (
     IDS,
     LIFECYCLE,
@@ -33,8 +33,8 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 ACCEPTED = b'{"status":"accepted"}'
 
 
-def callback_handler(path_channel: Channel | None, unrouted_reason: str | None = None) -> Handler:
-    """A handler for one URL; `path_channel` is what that URL promises (None: any).
+def callback_handler(path_flow: Flow | None, unrouted_reason: str | None = None) -> Handler:
+    """A handler for one URL; `path_flow` is what that URL promises (None: any).
 
     With `unrouted_reason`, every callback goes to the unrouted exchange with that reason
     (edge security uses it to quarantine what it must neither drop nor trust).
@@ -55,7 +55,7 @@ def callback_handler(path_channel: Channel | None, unrouted_reason: str | None =
                 request[REQUEST_ID],
                 app[IDS].next(),
                 request.path,
-                path_channel,
+                path_flow,
                 request.headers,
                 trace,
             )

@@ -14,7 +14,7 @@ from structlog.testing import capture_logs
 from consumers.config import WorkerKind, WorkerSettings
 from consumers.store.sqlite import SqliteStore
 from relay.config import TopologySettings
-from relay.contract.routing import ROUTES, Channel
+from relay.contract.routing import ROUTES, Flow
 from relay.edge.app import create_app
 from tests.consumers.conftest import SettingsFactory, running, wait_until
 from tests.integration.conftest import relay_settings, wait_until_ready
@@ -47,7 +47,7 @@ async def relay(
 
 
 def worker_for(make: SettingsFactory, names: TopologySettings, event_type: str) -> WorkerSettings:
-    if ROUTES[event_type] is Channel.DELIVERY_REPORTS:
+    if ROUTES[event_type] is Flow.DELIVERY_REPORTS:
         kind, exchange = WorkerKind.DELIVERY_REPORTS, names.delivery_reports
     else:
         kind, exchange = WorkerKind.INBOUND, names.inbound

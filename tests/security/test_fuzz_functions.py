@@ -64,7 +64,7 @@ def test_classify_never_fails_except_bad_request() -> None:
         except BadRequest:
             return
         assert isinstance(event, Event)
-        assert event.channel is ROUTES.get(event.type)
+        assert event.flow is ROUTES.get(event.type)
         assert event.problem is not None or event.type in REQUIRED
         assert len(event.dedup_key) == 64
 
@@ -155,7 +155,7 @@ def _classify_or_bad_request(body: bytes) -> None:
         event = classify(body)
     except BadRequest:
         return
-    assert event.channel is ROUTES.get(event.type)
+    assert event.flow is ROUTES.get(event.type)
     assert event.problem is not None or event.type in REQUIRED
 
 

@@ -15,7 +15,7 @@ from aiohttp.test_utils import TestServer
 
 from relay.cli.simulate import Plan, Summary, simulate, target
 from relay.config import Settings
-from relay.contract.routing import CHANNEL_PATHS, ROUTES
+from relay.contract.routing import FLOW_PATHS, ROUTES
 from relay.edge.app import create_app
 from tests.fakes import FakePublisher
 
@@ -125,7 +125,7 @@ async def test_failures_are_counted_not_hidden(aiohttp_server: ServerFactory) ->
 def test_base_url_routes_each_type_to_its_channel_path() -> None:
     """A bare base URL gets the channel path; a URL with a path is used as is."""
     for type_, channel in ROUTES.items():
-        assert target("http://127.0.0.1:1", type_) == "http://127.0.0.1:1" + CHANNEL_PATHS[channel]
+        assert target("http://127.0.0.1:1", type_) == "http://127.0.0.1:1" + FLOW_PATHS[channel]
         assert target("http://127.0.0.1:1/sms", type_) == "http://127.0.0.1:1/sms"
 
 

@@ -6,7 +6,7 @@ import orjson
 import pytest
 
 from relay.callback.validation import REQUIRED, classify
-from relay.contract.routing import ROUTES, Channel
+from relay.contract.routing import ROUTES, Flow
 from relay.errors import BadRequest
 from tests.payloads import BODIES
 
@@ -25,7 +25,7 @@ def _with(type_: str, **changes: object) -> bytes:
 def test_every_known_type_is_routed_to_its_channel(type_: str) -> None:
     """A valid body of each type is routable on the channel the routing table names."""
     event = classify(BODIES[type_])
-    assert (event.type, event.channel, event.problem) == (type_, ROUTES[type_], None)
+    assert (event.type, event.flow, event.problem) == (type_, ROUTES[type_], None)
 
 
 @pytest.mark.parametrize(
@@ -82,7 +82,7 @@ def test_an_empty_text_body_is_valid() -> None:
 def test_an_unknown_type_is_unrouted_not_rejected() -> None:
     """Sinch adds types; a 4xx would lose them forever."""
     event = classify(b'{"type":"delivery_report_rcs","batch_id":"b"}')
-    assert (event.channel, event.problem) == (None, "unknown_type")
+    assert (event.flow, event.problem) == (None, "unknown_type")
 
 
 def test_a_type_too_long_for_an_amqp_shortstr_is_unrouted() -> None:
@@ -150,4 +150,4 @@ def test_dedup_keys_do_not_contain_phone_numbers() -> None:
 
 def test_channels_cover_all_types() -> None:
     """Every known type belongs to exactly one of the two spec channels."""
-    assert set(ROUTES.values()) == set(Channel)
+    assert set(ROUTES.values()) == set(Flow)

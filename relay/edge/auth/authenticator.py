@@ -8,7 +8,7 @@ from aiohttp import web
 from prometheus_client import Counter
 
 from relay.config import ConfigError, Secret, SecuritySettings
-from relay.contract.routing import CHANNEL_PATHS, Channel
+from relay.contract.routing import FLOW_PATHS, Flow
 from relay.edge.auth.basic import CredentialSet
 from relay.edge.auth.clock import Clock, SystemClock
 from relay.edge.auth.guard import RoutePolicy, guarded, source_gate
@@ -20,10 +20,10 @@ from relay.edge.auth.token_endpoint import token_handler
 from relay.edge.handlers import Handler
 
 CATCH_ALL = "/sms"
-CALLBACK_PATHS = (CATCH_ALL, *CHANNEL_PATHS.values())
+CALLBACK_PATHS = (CATCH_ALL, *FLOW_PATHS.values())
 STALE_REASON = "stale_signature"
 
-HandlerFactory = Callable[[Channel | None, str | None], Handler]
+HandlerFactory = Callable[[Flow | None, str | None], Handler]
 
 
 class Authenticator:
@@ -39,8 +39,8 @@ class Authenticator:
         """`max_body_bytes` (http.max_body_bytes) applies where no channel limit is set."""
         _check(settings)
         self._limits = {
-            Channel.DELIVERY_REPORTS: settings.max_body_bytes_delivery_reports or max_body_bytes,
-            Channel.INBOUND: settings.max_body_bytes_inbound or max_body_bytes,
+            Flow.DELIVERY_REPORTS: settings.max_body_bytes_delivery_reports or max_body_bytes,
+            Flow.INBOUND: settings.max_body_bytes_inbound or max_body_bytes,
         }
         self._settings = settings
         self._failures = failures
@@ -58,14 +58,14 @@ class Authenticator:
         """The app-wide body cap: the largest per-channel limit."""
         return max(self._limits.values())
 
-    def protect(self, path: str, channel: Channel | None, make: HandlerFactory) -> Handler:
+    def protect(self, path: str, channel: Flow | None, make: HandlerFactory) -> Handler:
         """The handler for `path`: bare when nothing is configured for it."""
         policy = self.policy(path, channel)
         if policy.is_open():
             return make(channel, None)
         return guarded(policy, self._failures, make(channel, None), make(channel, STALE_REASON))
 
-    def policy(self, path: str, channel: Channel | None) -> RoutePolicy:
+    def policy(self, path: str, channel: Flow | None) -> RoutePolicy:
         s = self._settings
         return RoutePolicy(
             route=path,
@@ -90,7 +90,7 @@ class Authenticator:
             token_handler(self._clients, self._issuer, gate, self._failures),
         )
 
-    def _max_body(self, channel: Channel | None) -> int | None:
+    def _max_body(self, channel: Flow | None) -> int | None:
         """The route's own limit, or None where the app-wide cap already is the limit."""
         if channel is None or self._limits[channel] >= self.client_max_size:
             return None
