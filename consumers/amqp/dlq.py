@@ -12,6 +12,7 @@ from consumers.amqp.envelope import ATTEMPT_HEADER, REASON_HEADER
 from consumers.amqp.reroute import PUBLISH_TIMEOUT, copy_of
 from consumers.config import WorkerSettings
 from consumers.policy import dead_letter_names
+from relay.contract.message import DEDUP_KEY
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -31,7 +32,7 @@ def describe(message: AbstractIncomingMessage) -> DeadLetterInfo:
         type=message.type or "",
         reason=str(headers.get(REASON_HEADER, _native_reason(headers))),
         attempts=attempts if isinstance(attempts, int) else 1,
-        dedup_key=str(headers.get("x-dedup-key", "")),
+        dedup_key=str(headers.get(DEDUP_KEY, "")),
     )
 
 

@@ -10,9 +10,9 @@ from typing import Any
 import orjson
 
 from consumers.errors import Reject
+from relay.contract.message import DEDUP_KEY, REQUEST_ID
 
 ATTEMPT_HEADER = "x-attempt"
-DEDUP_HEADER = "x-dedup-key"
 REASON_HEADER = "x-dead-letter-reason"
 
 
@@ -36,7 +36,7 @@ def attempt_of(headers: Mapping[str, Any]) -> int:
 
 def dedup_key(headers: Mapping[str, Any], event_type: str, body: bytes) -> str:
     """The relay's `x-dedup-key`, else a hash of type and body (stable across redelivery)."""
-    key = headers.get(DEDUP_HEADER)
+    key = headers.get(DEDUP_KEY)
     if isinstance(key, bytes):
         key = key.decode("ascii", "replace")
     if isinstance(key, str) and key:
@@ -55,7 +55,7 @@ def open_envelope(body: bytes, amqp_type: str | None, headers: Mapping[str, Any]
     event_type = payload.get("type") or amqp_type
     if not isinstance(event_type, str) or not event_type:
         raise Reject("undecodable body: no type")
-    request_id = headers.get("x-request-id")
+    request_id = headers.get(REQUEST_ID)
     return Envelope(
         type=event_type,
         payload=payload,

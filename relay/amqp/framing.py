@@ -20,7 +20,8 @@ from pamqp.commands import Basic
 from pamqp.frame import marshal
 from pamqp.header import ContentHeader
 
-from relay.callback.envelope import APP_ID, CONTENT_TYPE, PERSISTENT, Outgoing
+from relay.callback.envelope import Outgoing
+from relay.contract.message import APP_ID, CONTENT_TYPE, PERSISTENT
 
 _FRAME_HEADER = struct.Struct(">BHI")  # frame type, channel, payload size
 _HEADER_FRAME, _BODY_FRAME = 2, 3

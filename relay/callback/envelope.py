@@ -16,13 +16,11 @@ from pamqp.common import FieldTable
 
 from relay.callback.validation import MAX_TYPE_BYTES, Event
 from relay.config import TopologySettings
+from relay.contract import message
+from relay.contract.message import APP_ID, CONTENT_TYPE, PERSISTENT
 from relay.contract.routing import Flow
 from relay.contract.topology import exchange_for
 from relay.telemetry.tracing import TraceParent, continue_trace
-
-PERSISTENT = 2
-CONTENT_TYPE = "application/json"
-APP_ID = "sinch-relay"
 
 
 class Outgoing(NamedTuple):
@@ -97,18 +95,18 @@ def is_misrouted(event: Event, received: Received) -> bool:
 
 def _headers(event: Event, received: Received, forward: tuple[str, ...]) -> FieldTable:
     headers: FieldTable = {
-        "x-dedup-key": event.dedup_key,
-        "x-request-id": received.request_id,
-        "x-relay-path": received.path,
+        message.DEDUP_KEY: event.dedup_key,
+        message.REQUEST_ID: received.request_id,
+        message.RELAY_PATH: received.path,
     }
     if event.problem is not None:
-        headers["x-unrouted-reason"] = event.problem
-        headers["x-sinch-type"] = event.type[:1024]
+        headers[message.UNROUTED_REASON] = event.problem
+        headers[message.SINCH_TYPE] = event.type[:1024]
     if is_misrouted(event, received):
-        headers["x-misrouted"] = True
+        headers[message.MISROUTED] = True
     headers.update((received.trace or continue_trace(received.headers)).headers())
     for name in forward:  # lower-case, credential-free: HttpSettings checked it once
         value = received.headers.get(name)
         if value is not None:
-            headers[f"http-{name}"] = value
+            headers[message.FORWARDED_PREFIX + name] = value
     return headers

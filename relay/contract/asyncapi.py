@@ -13,13 +13,13 @@ from typing import Any
 import orjson
 from aiohttp import web
 
-from relay.callback.envelope import APP_ID, CONTENT_TYPE, PERSISTENT
 from relay.callback.validation import REQUIRED, STATUS_ITEM, Fields
 from relay.config import Settings, TopologySettings
+from relay.contract import message
+from relay.contract.message import APP_ID, CONTENT_TYPE, PERSISTENT, TRACEPARENT, TRACESTATE
 from relay.contract.routing import ROUTES, Flow
 from relay.contract.topology import channel_exchange_arguments, exchange_for
 from relay.edge.keys import SETTINGS
-from relay.telemetry.tracing import TRACEPARENT, TRACESTATE
 
 Doc = dict[str, Any]
 BINDING_VERSION = "0.2.0"
@@ -206,14 +206,14 @@ def _kinds(kinds: tuple[type, ...]) -> Doc:
 def _headers(forward: tuple[str, ...]) -> Doc:
     text = {"type": "string"}
     props: Doc = {
-        "x-dedup-key": {
+        message.DEDUP_KEY: {
             "type": "string",
             "pattern": "^[0-9a-f]{64}$",
             "description": "equal for every retry of one callback",
         },
-        "x-request-id": {**text, "description": "the HTTP request id"},
-        "x-relay-path": {**text, "description": "the URL path Sinch called"},
-        "x-misrouted": {
+        message.REQUEST_ID: {**text, "description": "the HTTP request id"},
+        message.RELAY_PATH: {**text, "description": "the URL path Sinch called"},
+        message.MISROUTED: {
             "type": "boolean",
             "description": "a known type on the other channel's URL",
         },
@@ -221,12 +221,15 @@ def _headers(forward: tuple[str, ...]) -> Doc:
         TRACESTATE: {**text, "description": "W3C tracestate, when Sinch's caller sent one"},
     }
     props |= {
-        f"http-{name.lower()}": {**text, "description": f"the request's {name} header"}
+        message.FORWARDED_PREFIX + name.lower(): {
+            **text,
+            "description": f"the request's {name} header",
+        }
         for name in forward
     }
     return {
         "type": "object",
-        "required": ["x-dedup-key", "x-request-id", "x-relay-path", TRACEPARENT],
+        "required": [message.DEDUP_KEY, message.REQUEST_ID, message.RELAY_PATH, TRACEPARENT],
         "properties": props,
     }
 
@@ -235,11 +238,11 @@ def _unrouted_headers(forward: tuple[str, ...]) -> Doc:
     doc = _headers(forward)
     doc["properties"] = {
         **doc["properties"],
-        "x-unrouted-reason": {
+        message.UNROUTED_REASON: {
             "type": "string",
             "description": "unknown_type, type_too_long, missing_field:NAME, wrong_kind:NAME",
         },
-        "x-sinch-type": {
+        message.SINCH_TYPE: {
             "type": "string",
             "description": "the body's `type`, up to 1024 characters",
         },

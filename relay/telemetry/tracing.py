@@ -19,8 +19,8 @@ import re
 from collections.abc import Iterator, Mapping
 from typing import Any, NamedTuple, Protocol
 
-TRACEPARENT = "traceparent"
-TRACESTATE = "tracestate"
+from relay.contract.message import TRACEPARENT, TRACESTATE
+
 _FORMAT = re.compile(r"([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})(-.*)?")
 _MAX_TRACESTATE = 512
 

@@ -1,0 +1,26 @@
+"""The AMQP message downstream receives: its constant properties and header names.
+
+Stated once here; the relay's envelope, its framing, the AsyncAPI document and the
+consumers all read them from this module.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+PERSISTENT: Final = 2
+CONTENT_TYPE: Final = "application/json"
+APP_ID: Final = "sinch-relay"
+
+# Headers the relay sets on every message it publishes.
+DEDUP_KEY: Final = "x-dedup-key"
+REQUEST_ID: Final = "x-request-id"
+RELAY_PATH: Final = "x-relay-path"
+TRACEPARENT: Final = "traceparent"
+TRACESTATE: Final = "tracestate"
+# Only on some messages.
+MISROUTED: Final = "x-misrouted"
+UNROUTED_REASON: Final = "x-unrouted-reason"
+SINCH_TYPE: Final = "x-sinch-type"
+# An allowlisted request header travels as "http-<lower-case name>".
+FORWARDED_PREFIX: Final = "http-"
