@@ -16,41 +16,14 @@ from typing import Any, Final, NamedTuple
 
 import orjson
 
+from relay.contract.fields import REQUIRED, STATUS_ITEM, Fields
 from relay.contract.routing import ROUTES, Flow
 from relay.errors import BadRequest
 
 # AMQP shortstr fields (routing key, `type` property) hold at most 255 bytes.
 MAX_TYPE_BYTES: Final = 255
 
-_STR = (str,)
-_NUM = (int, float)
-_CODE = (int, float, str)  # `code` was seen as a string in old Sinch examples
-_DICT = (dict,)
-_LIST = (list,)
 _ABSENT = object()
-
-Fields = Mapping[str, tuple[type, ...]]
-_MO: Fields = {"id": _STR, "from": _STR, "to": _STR, "body": _STR, "received_at": _STR}
-_BATCH: Fields = {"batch_id": _STR, "statuses": _LIST, "total_message_count": _NUM}
-_RECIPIENT: Fields = {
-    "batch_id": _STR,
-    "recipient": _STR,
-    "code": _CODE,
-    "status": _STR,
-    "at": _STR,
-}
-STATUS_ITEM: Fields = {"code": _CODE, "status": _STR, "count": _NUM}
-
-REQUIRED: Final[Mapping[str, Fields]] = {
-    "delivery_report_sms": _BATCH,
-    "delivery_report_mms": _BATCH,
-    "recipient_delivery_report_sms": _RECIPIENT,
-    "recipient_delivery_report_mms": _RECIPIENT,
-    "mo_text": _MO,
-    "mo_binary": {**_MO, "udh": _STR},
-    "mo_media": {**_MO, "body": _DICT},
-}
-assert REQUIRED.keys() == ROUTES.keys(), "validation and routing tables disagree"
 
 
 class Event(NamedTuple):

@@ -13,9 +13,9 @@ from typing import Any
 import orjson
 from aiohttp import web
 
-from relay.callback.validation import REQUIRED, STATUS_ITEM, Fields
 from relay.config import Settings, TopologySettings
 from relay.contract import message
+from relay.contract.fields import REQUIRED, STATUS_ITEM, Fields
 from relay.contract.message import APP_ID, CONTENT_TYPE, PERSISTENT, TRACEPARENT, TRACESTATE
 from relay.contract.routing import ROUTES, Flow
 from relay.contract.topology import channel_exchange_arguments, exchange_for

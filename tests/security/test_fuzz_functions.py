@@ -12,7 +12,8 @@ import os
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from relay.callback.validation import REQUIRED, Event, classify
+from relay.callback.validation import Event, classify
+from relay.contract.fields import REQUIRED
 from relay.contract.routing import ROUTES
 from relay.edge.auth.basic import CredentialSet, basic_payload
 from relay.edge.auth.network import address, client_address, networks

@@ -17,9 +17,9 @@ import pytest
 from aio_pika.abc import AbstractChannel, AbstractConnection
 from aiohttp.test_utils import TestClient
 
-from relay.callback.validation import REQUIRED
 from relay.config import HttpSettings, Settings, TopologySettings
 from relay.contract import asyncapi, topology
+from relay.contract.fields import REQUIRED
 from relay.contract.routing import ROUTES
 from relay.edge.app import create_app
 from tests.fakes import FakePublisher

@@ -5,7 +5,8 @@ from __future__ import annotations
 import orjson
 import pytest
 
-from relay.callback.validation import REQUIRED, classify
+from relay.callback.validation import classify
+from relay.contract.fields import REQUIRED
 from relay.contract.routing import ROUTES, Flow
 from relay.errors import BadRequest
 from tests.payloads import BODIES
