@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from typing import Protocol
 
 import aio_pika
 import aiormq
@@ -35,14 +34,6 @@ log = structlog.get_logger("relay.publisher")
 
 # An exchange whose publishes were all nacked this long reconnects: see _note_nack.
 _RECYCLE_NACKING_AFTER = 5.0
-
-
-class Publisher(Protocol):
-    """The seam between the HTTP edge and the broker."""
-
-    def readiness(self) -> dict[str, bool]: ...
-
-    async def publish(self, message: Outgoing) -> None: ...
 
 
 class AmqpPublisher:

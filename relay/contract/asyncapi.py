@@ -11,7 +11,6 @@ import importlib.metadata
 from typing import Any
 
 import orjson
-from aiohttp import web
 
 from relay.config import Settings, TopologySettings
 from relay.contract import message
@@ -19,7 +18,6 @@ from relay.contract.fields import REQUIRED, STATUS_ITEM, Fields
 from relay.contract.message import APP_ID, CONTENT_TYPE, PERSISTENT, TRACEPARENT, TRACESTATE
 from relay.contract.routing import ROUTES, Flow
 from relay.contract.topology import channel_exchange_arguments, exchange_for
-from relay.edge.keys import SETTINGS
 
 Doc = dict[str, Any]
 BINDING_VERSION = "0.2.0"
@@ -253,8 +251,3 @@ def _unrouted_headers(forward: tuple[str, ...]) -> Doc:
 def render(settings: Settings) -> bytes:
     """The document as indented JSON."""
     return orjson.dumps(document(settings), option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS)
-
-
-async def handler(request: web.Request) -> web.Response:
-    """`GET /asyncapi.json`."""
-    return web.Response(body=render(request.app[SETTINGS]), content_type="application/json")

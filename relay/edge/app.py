@@ -6,15 +6,23 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from relay.amqp.publisher import AmqpPublisher, Publisher
+from relay.amqp.publisher import AmqpPublisher
 from relay.callback.ids import IdSource
 from relay.config import Settings
-from relay.contract import asyncapi
 from relay.contract.routing import FLOW_PATHS
 from relay.edge import health, middleware
 from relay.edge.auth import Authenticator
 from relay.edge.handlers import callback_handler
-from relay.edge.keys import IDS, LIFECYCLE, METRICS, PUBLISHER, SETTINGS, TRACER, Lifecycle
+from relay.edge.keys import (
+    IDS,
+    LIFECYCLE,
+    METRICS,
+    PUBLISHER,
+    SETTINGS,
+    TRACER,
+    Lifecycle,
+    Publisher,
+)
 from relay.telemetry.metrics import create_metrics
 from relay.telemetry.tracing import create_tracer
 
@@ -48,7 +56,7 @@ def _add_routes(app: web.Application, auth: Authenticator) -> None:
     app.router.add_get("/healthz", health.healthz)
     app.router.add_get("/readyz", health.readyz)
     app.router.add_get("/metrics", health.metrics)
-    app.router.add_get("/asyncapi.json", asyncapi.handler)
+    app.router.add_get("/asyncapi.json", health.asyncapi_document)
 
 
 async def _amqp_publisher(app: web.Application) -> AsyncIterator[None]:

@@ -1,4 +1,4 @@
-"""Liveness, readiness and metrics endpoints for orchestrators."""
+"""Endpoints for orchestrators and tooling: liveness, readiness, metrics, AsyncAPI."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ import orjson
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from relay.edge.keys import LIFECYCLE, METRICS, PUBLISHER
+from relay.contract import asyncapi
+from relay.edge.keys import LIFECYCLE, METRICS, PUBLISHER, SETTINGS
 
 
 async def healthz(_: web.Request) -> web.Response:
@@ -32,3 +33,9 @@ async def metrics(request: web.Request) -> web.Response:
     return web.Response(
         body=generate_latest(m.registry), headers={"Content-Type": CONTENT_TYPE_LATEST}
     )
+
+
+async def asyncapi_document(request: web.Request) -> web.Response:
+    """`GET /asyncapi.json`: the AMQP side as this relay is configured."""
+    body = asyncapi.render(request.app[SETTINGS])
+    return web.Response(body=body, content_type="application/json")

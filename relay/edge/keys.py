@@ -1,17 +1,29 @@
-"""Typed keys for everything that hangs off the aiohttp app and request."""
+"""Typed keys for everything that hangs off the aiohttp app and request.
+
+The `Publisher` seam is declared here, beside its key, so that typing a key never
+imports the AMQP stack.
+"""
 
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+from typing import Any, Protocol
 
 from aiohttp import web
 
-from relay.amqp.publisher import Publisher
+from relay.callback.envelope import Outgoing
 from relay.callback.ids import IdSource
 from relay.config import Settings
 from relay.telemetry.metrics import Metrics
 from relay.telemetry.tracing import Tracer
+
+
+class Publisher(Protocol):
+    """The seam between the HTTP edge and the broker."""
+
+    def readiness(self) -> dict[str, bool]: ...
+
+    async def publish(self, message: Outgoing) -> None: ...
 
 
 @dataclasses.dataclass(slots=True)
