@@ -22,9 +22,9 @@ from urllib.parse import urlsplit
 
 import aiohttp
 
-from relay import signing
 from relay.contract import samples
 from relay.contract.routing import FLOW_PATHS, ROUTES
+from relay.edge.auth import signature
 
 MAX_COUNT = 1_000_000
 
@@ -107,7 +107,7 @@ def request(plan: Plan, index: int, rng: random.Random) -> tuple[str, bytes, dic
     body = samples.sample(type_, rng)
     headers = {"Content-Type": "application/json", "User-Agent": "relay-simulate"}
     if plan.secret:
-        headers.update(signing.sign(plan.secret, body))
+        headers.update(signature.sign(plan.secret, body))
     return target(plan.url, type_), body, headers
 
 

@@ -1,9 +1,10 @@
-"""Sinch's callback signature (shared/SINCH.md, section 3), checked in constant time.
+"""Sinch's callback signature (docs/sinch.md, section 3): made, and checked in constant time.
 
     signature = base64(HMAC-<alg>(utf8(secret), raw_body + "." + nonce + "." + timestamp))
 
 Verification is on the raw bytes, before anything parses them. Several secrets are
 accepted at once, so a secret can be rotated without refusing a single callback.
+`sign` makes the headers exactly as Sinch does, for the simulator and tests.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ import base64
 import binascii
 import dataclasses
 import hmac
+import secrets as token_source
+import time
 from collections.abc import Mapping
 from types import MappingProxyType
 
@@ -42,6 +45,20 @@ class Verified:
 def signature(secret: str, body: bytes, nonce: str, timestamp: str, alg: str = "sha256") -> str:
     """The base64 signature Sinch sends for these values."""
     return base64.b64encode(_mac(secret.encode(), body, nonce, timestamp, alg)).decode()
+
+
+def sign(
+    secret: str, body: bytes, nonce: str | None = None, timestamp: str | None = None
+) -> dict[str, str]:
+    """The four headers of a signed callback; a fresh nonce and the current time by default."""
+    nonce = nonce or token_source.token_hex(13).upper()
+    timestamp = timestamp or str(int(time.time()))
+    return {
+        SIGNATURE: signature(secret, body, nonce, timestamp),
+        NONCE: nonce,
+        TIMESTAMP: timestamp,
+        ALGORITHM: "HmacSHA256",
+    }
 
 
 class SignatureVerifier:
