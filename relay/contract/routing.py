@@ -33,11 +33,14 @@ ROUTES: Mapping[str, Flow] = MappingProxyType(
     }
 )
 
-# The URL path Sinch is told to call for each channel.
+# Any type may arrive here: Sinch's own examples point every callback at one URL.
+CATCH_ALL_PATH = "/sms"
+
+# The URL path Sinch is told to call for each flow.
 FLOW_PATHS: Mapping[Flow, str] = MappingProxyType(
     {
-        Flow.DELIVERY_REPORTS: "/sms/delivery-report",
-        Flow.INBOUND: "/sms/incoming",
+        Flow.DELIVERY_REPORTS: f"{CATCH_ALL_PATH}/delivery-report",
+        Flow.INBOUND: f"{CATCH_ALL_PATH}/incoming",
     }
 )
 

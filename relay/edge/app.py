@@ -9,7 +9,7 @@ from aiohttp import web
 from relay.amqp.publisher import AmqpPublisher
 from relay.callback.ids import IdSource
 from relay.config import Settings
-from relay.contract.routing import FLOW_PATHS
+from relay.contract.routing import CATCH_ALL_PATH, FLOW_PATHS
 from relay.edge import health, middleware
 from relay.edge.auth import Authenticator
 from relay.edge.handlers import callback_handler
@@ -49,9 +49,9 @@ def create_app(settings: Settings, publisher: Publisher | None = None) -> web.Ap
 
 
 def _add_routes(app: web.Application, auth: Authenticator) -> None:
-    app.router.add_post("/sms", auth.protect("/sms", None, callback_handler))
-    for channel, path in FLOW_PATHS.items():
-        app.router.add_post(path, auth.protect(path, channel, callback_handler))
+    app.router.add_post(CATCH_ALL_PATH, auth.protect(CATCH_ALL_PATH, None, callback_handler))
+    for flow, path in FLOW_PATHS.items():
+        app.router.add_post(path, auth.protect(path, flow, callback_handler))
     auth.add_token_route(app.router)
     app.router.add_get("/healthz", health.healthz)
     app.router.add_get("/readyz", health.readyz)

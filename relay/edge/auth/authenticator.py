@@ -8,7 +8,7 @@ from aiohttp import web
 from prometheus_client import Counter
 
 from relay.config import ConfigError, Secret, SecuritySettings
-from relay.contract.routing import FLOW_PATHS, Flow
+from relay.contract.routing import CATCH_ALL_PATH, FLOW_PATHS, Flow
 from relay.edge.auth.basic import CredentialSet
 from relay.edge.auth.clock import Clock, SystemClock
 from relay.edge.auth.guard import RoutePolicy, guarded, source_gate
@@ -19,8 +19,7 @@ from relay.edge.auth.signature import SignatureVerifier
 from relay.edge.auth.token_endpoint import token_handler
 from relay.edge.handlers import Handler
 
-CATCH_ALL = "/sms"
-CALLBACK_PATHS = (CATCH_ALL, *FLOW_PATHS.values())
+CALLBACK_PATHS = (CATCH_ALL_PATH, *FLOW_PATHS.values())
 STALE_REASON = "stale_signature"
 
 HandlerFactory = Callable[[Flow | None, str | None], Handler]
