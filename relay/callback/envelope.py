@@ -18,8 +18,7 @@ from relay.callback.validation import MAX_TYPE_BYTES, Event
 from relay.config import TopologySettings
 from relay.contract import message
 from relay.contract.message import APP_ID, CONTENT_TYPE, PERSISTENT
-from relay.contract.routing import Flow
-from relay.contract.topology import exchange_for
+from relay.contract.routing import Flow, exchange_for
 from relay.telemetry.tracing import TraceParent, continue_trace
 
 

@@ -18,8 +18,8 @@ from aio_pika.abc import AbstractChannel, AbstractConnection
 
 from relay.config import AmqpSettings, Settings, TopologySettings
 from relay.contract import topology
-from relay.contract.routing import ROUTES
-from relay.contract.topology import TopologyMissing, exchange_for
+from relay.contract.routing import ROUTES, exchange_for
+from relay.contract.topology import TopologyMissing
 
 EXIT_MISSING = 1
 EXIT_UNREACHABLE = 2

@@ -16,8 +16,8 @@ from relay.config import Settings, TopologySettings
 from relay.contract import message
 from relay.contract.fields import REQUIRED, STATUS_ITEM, Fields
 from relay.contract.message import APP_ID, CONTENT_TYPE, PERSISTENT, TRACEPARENT, TRACESTATE
-from relay.contract.routing import ROUTES, Flow
-from relay.contract.topology import channel_exchange_arguments, exchange_for
+from relay.contract.routing import ROUTES, Flow, exchange_for
+from relay.contract.topology import channel_exchange_arguments
 
 Doc = dict[str, Any]
 BINDING_VERSION = "0.2.0"

@@ -10,6 +10,8 @@ import enum
 from collections.abc import Mapping
 from types import MappingProxyType
 
+from relay.config import TopologySettings
+
 
 class Flow(enum.StrEnum):
     """The two flows of Sinch callbacks (the two channels of its AsyncAPI contract).
@@ -48,3 +50,8 @@ FLOW_PATHS: Mapping[Flow, str] = MappingProxyType(
 def types_of(channel: Flow) -> tuple[str, ...]:
     """The known callback types published on `channel`, in table order."""
     return tuple(t for t, c in ROUTES.items() if c is channel)
+
+
+def exchange_for(names: TopologySettings, flow: Flow) -> str:
+    """The exchange name a flow's messages are published to."""
+    return names.delivery_reports if flow is Flow.DELIVERY_REPORTS else names.inbound

@@ -12,16 +12,11 @@ from aio_pika.abc import AbstractChannel, AbstractExchange
 from pamqp.common import FieldTable
 
 from relay.config import TopologySettings
-from relay.contract.routing import Flow
+from relay.contract.routing import Flow, exchange_for
 
 
 class TopologyMissing(RuntimeError):
     """A passive check found an exchange or queue absent (or declared differently)."""
-
-
-def exchange_for(names: TopologySettings, channel: Flow) -> str:
-    """The exchange name a channel's messages are published to."""
-    return names.delivery_reports if channel is Flow.DELIVERY_REPORTS else names.inbound
 
 
 def channel_exchange_arguments(names: TopologySettings) -> FieldTable:

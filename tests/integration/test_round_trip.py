@@ -11,7 +11,7 @@ from aio_pika.abc import AbstractChannel
 
 from relay.config import TopologySettings
 from relay.contract import topology
-from relay.contract.routing import ROUTES
+from relay.contract.routing import ROUTES, exchange_for
 from tests.integration.conftest import (
     RelayFactory,
     assert_empty,
@@ -34,7 +34,7 @@ async def test_each_type_round_trips_byte_identical(
     response = await client.post("/sms", data=BODIES[type_], headers={"User-Agent": "Sinch/1"})
     assert response.status == 200
     (message,) = await drain(queue, 1)
-    expected_exchange = topology.exchange_for(names, ROUTES[type_])
+    expected_exchange = exchange_for(names, ROUTES[type_])
     assert message.body == BODIES[type_]
     assert (message.exchange, message.routing_key, message.type) == (
         expected_exchange,

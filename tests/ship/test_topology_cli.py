@@ -12,8 +12,7 @@ import aio_pika
 import pytest
 
 from relay.config import TopologySettings
-from relay.contract.routing import ROUTES
-from relay.contract.topology import exchange_for
+from relay.contract.routing import ROUTES, exchange_for
 
 pytestmark = pytest.mark.integration
 
