@@ -20,7 +20,7 @@ from relay.edge.auth.basic import CredentialSet, basic_payload
 from relay.edge.auth.clock import Clock
 
 _MAX_TOKEN = 256
-_MAX_FORM = 4096
+MAX_FORM = 4096  # bytes: a client-credentials form is a few dozen
 _CONTEXT = b"sinch-relay-oauth-v1."
 GRANTS = frozenset({"client_credentials", "password", ""})
 
@@ -74,7 +74,7 @@ def known_client(clients: CredentialSet, pair: bytes | None) -> bool:
 
 
 def _form(body: bytes) -> dict[str, str]:
-    if len(body) > _MAX_FORM:
+    if len(body) > MAX_FORM:
         return {}
     text = body.decode("utf-8", "replace")
     return {k: v[0] for k, v in parse_qs(text, max_num_fields=16).items()}

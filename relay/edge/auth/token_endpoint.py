@@ -13,11 +13,10 @@ from aiohttp import web
 from prometheus_client import Counter
 
 from relay.edge.auth.basic import CredentialSet
-from relay.edge.auth.oauth import GRANTS, TokenIssuer, client_pair, known_client
+from relay.edge.auth.oauth import GRANTS, MAX_FORM, TokenIssuer, client_pair, known_client
 from relay.edge.handlers import Handler
 from relay.edge.keys import LOG_FIELDS
 
-_MAX_FORM = 4096
 _NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
 
@@ -29,7 +28,7 @@ def token_handler(
 ) -> Handler:
     async def token(request: web.Request) -> web.Response:
         admit(request)
-        form = b"" if (request.content_length or 0) > _MAX_FORM else await request.read()
+        form = b"" if (request.content_length or 0) > MAX_FORM else await request.read()
         pair, grant = client_pair(request.headers.get("Authorization"), form)
         if grant not in GRANTS:
             return _error(request, failures, 400, "unsupported_grant_type")
