@@ -72,7 +72,7 @@ def build(
     event: Event, body: bytes, received: Received, names: TopologySettings, forward: tuple[str, ...]
 ) -> Outgoing:
     """The message for `event`: its exchange, routing key, properties and headers."""
-    routable = event.problem is None and event.flow is not None
+    routable = event.unrouted_reason is None and event.flow is not None
     exchange = exchange_for(names, event.flow) if routable else names.unrouted  # type: ignore[arg-type]
     short_type = event.type if len(event.type.encode()) <= MAX_TYPE_BYTES else None
     return Outgoing(
@@ -98,8 +98,8 @@ def _headers(event: Event, received: Received, forward: tuple[str, ...]) -> Fiel
         message.REQUEST_ID: received.request_id,
         message.RELAY_PATH: received.path,
     }
-    if event.problem is not None:
-        headers[message.UNROUTED_REASON] = event.problem
+    if event.unrouted_reason is not None:
+        headers[message.UNROUTED_REASON] = event.unrouted_reason
         headers[message.SINCH_TYPE] = event.type[:1024]
     if is_misrouted(event, received):
         headers[message.MISROUTED] = True

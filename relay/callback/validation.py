@@ -31,7 +31,7 @@ class Event(NamedTuple):
 
     type: str
     flow: Flow | None  # None: unknown type
-    problem: str | None  # why it goes to the unrouted exchange; None when routable
+    unrouted_reason: str | None  # why it goes to the unrouted exchange; None when routable
     dedup_key: str
 
 
@@ -44,8 +44,8 @@ def classify(body: bytes) -> Event:
     if not type_.isascii():
         # A lone surrogate (\ud800) parses but cannot be encoded into AMQP: escape it.
         type_ = type_.encode("utf-8", "backslashreplace").decode("utf-8")
-    problem = _problem(type_, doc)
-    return Event(type_, ROUTES.get(type_), problem, dedup_key(type_, doc, body, problem))
+    reason = _unrouted_reason(type_, doc)
+    return Event(type_, ROUTES.get(type_), reason, dedup_key(type_, doc, body, reason))
 
 
 def parse_object(body: bytes) -> dict[str, Any]:
@@ -68,16 +68,16 @@ def _lenient_loads(body: bytes) -> Any:
         raise BadRequest("body is not valid UTF-8 JSON") from None
 
 
-def _problem(type_: str, doc: Mapping[str, Any]) -> str | None:
+def _unrouted_reason(type_: str, doc: Mapping[str, Any]) -> str | None:
     if len(type_.encode()) > MAX_TYPE_BYTES:
         return "type_too_long"
     fields = REQUIRED.get(type_)
     if fields is None:
         return "unknown_type"
-    problem = missing_or_mistyped(doc, fields)
-    if problem is None and type_.startswith("delivery_report"):
-        problem = _statuses_problem(doc["statuses"])
-    return problem
+    reason = missing_or_mistyped(doc, fields)
+    if reason is None and type_.startswith("delivery_report"):
+        reason = _statuses_reason(doc["statuses"])
+    return reason
 
 
 def missing_or_mistyped(doc: Mapping[str, Any], fields: Fields) -> str | None:
@@ -92,24 +92,24 @@ def missing_or_mistyped(doc: Mapping[str, Any], fields: Fields) -> str | None:
     return None
 
 
-def _statuses_problem(statuses: list[Any]) -> str | None:
+def _statuses_reason(statuses: list[Any]) -> str | None:
     for item in statuses:
         if not isinstance(item, dict):
             return "wrong_kind:statuses[]"
-        problem = missing_or_mistyped(item, STATUS_ITEM)
-        if problem is not None:
-            return problem.replace(":", ":statuses[].", 1)
+        reason = missing_or_mistyped(item, STATUS_ITEM)
+        if reason is not None:
+            return reason.replace(":", ":statuses[].", 1)
     return None
 
 
-def dedup_key(type_: str, doc: Mapping[str, Any], body: bytes, problem: str | None) -> str:
+def dedup_key(type_: str, doc: Mapping[str, Any], body: bytes, reason: str | None) -> str:
     """A hex key equal for every retry of the same callback (SINCH.md, section 2).
 
     Hashed rather than joined, so that keys carry no phone numbers into headers or logs.
     """
-    if problem is None and type_.startswith("mo_"):
+    if reason is None and type_.startswith("mo_"):
         return _digest(b"mo", _stable_bytes(doc["id"]))
-    if problem is None and type_.startswith("recipient_"):
+    if reason is None and type_.startswith("recipient_"):
         stable = [type_, doc["batch_id"], doc["recipient"], doc["code"], doc["at"]]
         return _digest(b"dr", _stable_bytes(stable))
     return _digest(b"body", body)

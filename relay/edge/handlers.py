@@ -47,7 +47,7 @@ def callback_handler(path_flow: Flow | None, unrouted_reason: str | None = None)
         body = await request.read()
         event = classify(body)
         if unrouted_reason is not None:
-            event = event._replace(problem=unrouted_reason)
+            event = event._replace(unrouted_reason=unrouted_reason)
         with app[TRACER].callback_span(request.headers, f"POST {request.path}") as trace:
             fields = request[LOG_FIELDS]
             fields["trace_id"] = trace.trace_id
@@ -89,6 +89,6 @@ def _note(
     if misrouted:
         fields["misrouted"] = True
         metrics.misrouted.labels(event.type).inc()
-    if event.problem is not None:
-        fields["unrouted_reason"] = event.problem
-        metrics.unrouted.labels(event.problem.split(":", 1)[0]).inc()
+    if event.unrouted_reason is not None:
+        fields["unrouted_reason"] = event.unrouted_reason
+        metrics.unrouted.labels(event.unrouted_reason.split(":", 1)[0]).inc()

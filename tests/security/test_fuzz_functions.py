@@ -66,7 +66,7 @@ def test_classify_never_fails_except_bad_request() -> None:
             return
         assert isinstance(event, Event)
         assert event.flow is ROUTES.get(event.type)
-        assert event.problem is not None or event.type in REQUIRED
+        assert event.unrouted_reason is not None or event.type in REQUIRED
         assert len(event.dedup_key) == 64
 
     run()
@@ -157,7 +157,7 @@ def _classify_or_bad_request(body: bytes) -> None:
     except BadRequest:
         return
     assert event.flow is ROUTES.get(event.type)
-    assert event.problem is not None or event.type in REQUIRED
+    assert event.unrouted_reason is not None or event.type in REQUIRED
 
 
 def test_mutated_bodies_classify_or_bad_request() -> None:

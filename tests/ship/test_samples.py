@@ -27,7 +27,7 @@ def test_each_sample_is_routable_on_its_channel(type_: str) -> None:
     rng = random.Random(7)
     for _ in range(50):
         event = classify(samples.sample(type_, rng))
-        assert (event.type, event.flow, event.problem) == (type_, ROUTES[type_], None)
+        assert (event.type, event.flow, event.unrouted_reason) == (type_, ROUTES[type_], None)
 
 
 def test_samples_are_distinct_callbacks() -> None:

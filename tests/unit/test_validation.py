@@ -26,7 +26,7 @@ def _with(type_: str, **changes: object) -> bytes:
 def test_every_known_type_is_routed_to_its_channel(type_: str) -> None:
     """A valid body of each type is routable on the channel the routing table names."""
     event = classify(BODIES[type_])
-    assert (event.type, event.flow, event.problem) == (type_, ROUTES[type_], None)
+    assert (event.type, event.flow, event.unrouted_reason) == (type_, ROUTES[type_], None)
 
 
 @pytest.mark.parametrize(
@@ -49,47 +49,49 @@ def test_an_object_without_a_string_type_is_a_bad_request(body: bytes) -> None:
 def test_a_missing_required_field_sends_the_callback_to_unrouted(type_: str, field: str) -> None:
     """A known type missing a field is still relayed, flagged with the reason."""
     event = classify(_with(type_, **{field: None}))
-    assert event.problem == f"missing_field:{field}"
+    assert event.unrouted_reason == f"missing_field:{field}"
 
 
 def test_a_required_field_of_the_wrong_kind_is_unrouted() -> None:
     """`batch_id` must be a string; a number is flagged, not rejected."""
-    assert classify(_with("delivery_report_sms", batch_id=7)).problem == "wrong_kind:batch_id"
+    assert (
+        classify(_with("delivery_report_sms", batch_id=7)).unrouted_reason == "wrong_kind:batch_id"
+    )
 
 
 def test_booleans_do_not_count_as_numbers() -> None:
     """JSON true is not a count, even though Python's bool is an int."""
     event = classify(_with("delivery_report_sms", total_message_count=True))
-    assert event.problem == "wrong_kind:total_message_count"
+    assert event.unrouted_reason == "wrong_kind:total_message_count"
 
 
 def test_a_status_item_without_a_count_is_unrouted() -> None:
     """Batch reports are checked one level down, in `statuses[]`."""
     event = classify(_with("delivery_report_sms", statuses=[{"code": 0, "status": "Delivered"}]))
-    assert event.problem == "missing_field:statuses[].count"
+    assert event.unrouted_reason == "missing_field:statuses[].count"
 
 
 def test_open_enums_extra_fields_and_string_codes_are_accepted() -> None:
     """Unknown statuses, new fields and a string `code` are valid data, never flagged."""
     body = _with("recipient_delivery_report_sms", status="Teleported", code="0", new_field={"x": 1})
-    assert classify(body).problem is None
+    assert classify(body).unrouted_reason is None
 
 
 def test_an_empty_text_body_is_valid() -> None:
     """mo_text allows 0..2000 characters: empty is a real message."""
-    assert classify(_with("mo_text", body="")).problem is None
+    assert classify(_with("mo_text", body="")).unrouted_reason is None
 
 
 def test_an_unknown_type_is_unrouted_not_rejected() -> None:
     """Sinch adds types; a 4xx would lose them forever."""
     event = classify(b'{"type":"delivery_report_rcs","batch_id":"b"}')
-    assert (event.flow, event.problem) == (None, "unknown_type")
+    assert (event.flow, event.unrouted_reason) == (None, "unknown_type")
 
 
 def test_a_type_too_long_for_an_amqp_shortstr_is_unrouted() -> None:
     """Routing keys and the AMQP type property hold at most 255 bytes."""
     event = classify(orjson.dumps({"type": "x" * 300}))
-    assert event.problem == "type_too_long"
+    assert event.unrouted_reason == "type_too_long"
 
 
 @pytest.mark.parametrize(
