@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
 import sys
 from pathlib import Path
 
 from relay.cli import commands
+from relay.cli.serve import DEFAULT_CONFIG
 from relay.config import ConfigError, Settings, load_settings
 from relay.telemetry import logs as relay_logging
-
-DEFAULT_CONFIG = Path("config/relay.toml")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -38,52 +36,9 @@ def _settings(config: Path | None) -> Settings:
     return load_settings(path, os.environ)
 
 
-def _serve(args: argparse.Namespace, settings: Settings) -> int:
-    from relay.edge.server import serve
-
-    host = args.host or settings.http.host
-    port = settings.http.port if args.port is None else args.port
-    if args.workers > 1:
-        from relay.cli.supervisor import Supervisor
-
-        return Supervisor(_worker_argv(args, host, port), args.workers).run()
-    _run(serve(settings, host, port))
-    return 0
-
-
-def _worker_argv(args: argparse.Namespace, host: str, port: int) -> list[str]:
-    argv = ["serve", "--host", host, "--port", str(port)]
-    return argv + (["--config", str(args.config)] if args.config else [])
-
-
-def _run(coro: object) -> None:
-    try:
-        import uvloop
-
-        uvloop.run(coro)  # type: ignore[arg-type]
-    except ImportError:
-        asyncio.run(coro)  # type: ignore[arg-type]
-
-
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="relay", description=__doc__)
     sub = parser.add_subparsers(required=True, metavar="COMMAND")
-    serve = sub.add_parser("serve", help="serve Sinch callbacks and publish them to RabbitMQ")
-    serve.add_argument("--host", help="listen address (default: http.host)")
-    serve.add_argument("--port", type=int, help="listen port (default: http.port)")
-    serve.add_argument(
-        "--config",
-        type=Path,
-        help=f"TOML settings (default: {DEFAULT_CONFIG} if present, or $RELAY_CONFIG)",
-    )
-    serve.add_argument(
-        "--workers",
-        type=int,
-        default=1,
-        metavar="N",
-        help="relay processes sharing the port (default 1; try one per core)",
-    )
-    serve.set_defaults(run=_serve)
     commands.add_commands(sub)
     return parser
 

@@ -1,5 +1,6 @@
-"""The operator subcommands of `relay` besides `serve`; each one's logic lives in its module.
+"""The subcommands of `relay`; each one's logic lives in its own module.
 
+relay serve [--host H] [--port P] [--config F] [--workers N]
 relay simulate --url URL [--rate R] [--count N] [--secret S] [--concurrency C]
 relay asyncapi                 print the AsyncAPI document of the AMQP side
 relay topology declare|check   create or verify the exchanges and the unrouted queue
@@ -19,11 +20,14 @@ Subparsers = Any  # argparse's _SubParsersAction is private
 
 
 def add_commands(sub: Subparsers) -> None:
-    """Register every operator subcommand on the `relay` parser."""
-    from relay.cli import simulate
+    """Register every subcommand on the `relay` parser."""
+    from relay.cli import serve, simulate
     from relay.cli import topology as topology_cli
     from relay.config import reference as config_reference
 
+    srv = sub.add_parser("serve", help="serve Sinch callbacks and publish them to RabbitMQ")
+    serve.add_arguments(srv)
+    srv.set_defaults(run=serve.run)
     sim = sub.add_parser("simulate", help="send realistic Sinch callbacks to a relay")
     simulate.add_arguments(sim)
     sim.set_defaults(run=lambda args, _: simulate.run(args))

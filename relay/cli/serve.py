@@ -1,0 +1,58 @@
+"""`relay serve [--workers N]`: serve Sinch callbacks and publish them to RabbitMQ."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from collections.abc import Coroutine
+from pathlib import Path
+from typing import Any
+
+from relay.config import Settings
+
+DEFAULT_CONFIG = Path("config/relay.toml")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--host", help="listen address (default: http.host)")
+    parser.add_argument("--port", type=int, help="listen port (default: http.port)")
+    parser.add_argument(
+        "--config",
+        type=Path,
+        help=f"TOML settings (default: {DEFAULT_CONFIG} if present, or $RELAY_CONFIG)",
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        metavar="N",
+        help="relay processes sharing the port (default 1; try one per core)",
+    )
+
+
+def run(args: argparse.Namespace, settings: Settings) -> int:
+    """One relay process, or a supervisor of `--workers` processes."""
+    host = args.host or settings.http.host
+    port = settings.http.port if args.port is None else args.port
+    if args.workers > 1:
+        from relay.cli.supervisor import Supervisor
+
+        return Supervisor(_worker_argv(args, host, port), args.workers).run()
+    from relay.edge.server import serve
+
+    _run_loop(serve(settings, host, port))
+    return 0
+
+
+def _worker_argv(args: argparse.Namespace, host: str, port: int) -> list[str]:
+    argv = ["serve", "--host", host, "--port", str(port)]
+    return argv + (["--config", str(args.config)] if args.config else [])
+
+
+def _run_loop(coro: Coroutine[Any, Any, None]) -> None:
+    try:
+        import uvloop
+    except ImportError:  # uvloop is absent on Windows
+        asyncio.run(coro)
+        return
+    uvloop.run(coro)
