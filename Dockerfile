@@ -11,11 +11,11 @@ ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PIP_NO_CACHE_DIR=1 \
     VENV=/opt/venv
 WORKDIR /src
-COPY pyproject.toml README.md ./
+COPY pyproject.toml README.md constraints.txt ./
 COPY relay ./relay
 COPY consumers ./consumers
 # ship:install
-RUN python -m venv "$VENV" && "$VENV/bin/pip" install --no-cache-dir .
+RUN python -m venv "$VENV" && "$VENV/bin/pip" install --no-cache-dir -c constraints.txt .
 
 FROM python:3.11-slim AS runtime
 ENV PATH=/opt/venv/bin:$PATH \

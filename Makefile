@@ -4,10 +4,10 @@ BIN := $(VENV)/bin
 
 .PHONY: install run test lint bench
 
-$(BIN)/relay: pyproject.toml
+$(BIN)/relay: pyproject.toml constraints.txt
 	python3 -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev]'
 	touch $@
 
 install: $(BIN)/relay

@@ -6,15 +6,16 @@ a quarter of the relay's CPU (py-spy). Here each publish only registers its conf
 future, in delivery-tag order, and the first publish of a tick schedules one flush that
 frames every pending message into one write.
 
-The caller's own future is what goes into aiormq's confirmation table (`confirmations`,
-`message_id_delivery_tag`), so aiormq's reader resolves it directly on Basic.Ack, fails
+The caller's own future is what goes into aiormq's confirmation table (and its
+message-id map, for returns), so aiormq's reader resolves it directly on Basic.Ack, fails
 it on Basic.Nack or Basic.Return. An aiormq-made future would cost four done-callbacks
 per message (its future stores) plus one to forward the result. The guarantee is
 unchanged: a caller's future resolves only on the broker's ack. What the future stores
 did on close, this module does: a closing channel fails every waiter it still holds.
 
-This reads aiormq channel internals (pinned to aiormq 7.x in pyproject.toml); the
-integration and fault suites exercise every path (ack, nack, return, close, timeout).
+Every aiormq internal this needs goes through relay/amqp/_aiormq.py, which checks the
+installed aiormq against the versions it was verified with; outside them the publisher
+uses relay/amqp/public.py instead.
 """
 
 from __future__ import annotations
@@ -24,13 +25,16 @@ from collections.abc import Iterable
 from typing import Any
 
 import aiormq
-from aiormq.abc import ChannelFrame
+import structlog
 from pamqp.commands import Basic
 from pamqp.frame import marshal
 
+from relay.amqp import _aiormq
 from relay.amqp.framing import content_frames
 from relay.callback.envelope import Outgoing
 from relay.errors import ConfirmTimeout, Unavailable
+
+log = structlog.get_logger("relay.publisher")
 
 Confirm = asyncio.Future[Any]
 
@@ -43,11 +47,12 @@ class TickBatcher:
     def __init__(self, channel: aiormq.Channel, confirm_timeout: float) -> None:
         self._channel = channel
         self._timeout = confirm_timeout
+        self._max_size = _aiormq.max_content_size(channel)
         self._loop = asyncio.get_running_loop()
         self._pending: list[tuple[Outgoing, Confirm]] = []
         # Basic.Publish frames by (exchange, routing key): the same few recur for ever.
         self._publish_frames: dict[tuple[str, str], bytes] = {}
-        channel.closing.add_done_callback(self._on_closed)
+        _aiormq.on_close(channel, self._on_closed)
 
     @property
     def is_closed(self) -> bool:
@@ -63,7 +68,7 @@ class TickBatcher:
             return await waiter
         finally:
             # Returns are matched to publishes by message_id: forget it once settled.
-            self._channel.message_id_delivery_tag.pop(message.message_id, None)
+            _aiormq.forget(self._channel, message.message_id)
 
     def _flush(self) -> None:
         batch, self._pending = self._pending, []
@@ -76,14 +81,17 @@ class TickBatcher:
 
     def _write(self, batch: list[tuple[Outgoing, Confirm]]) -> None:
         channel = self._channel
-        if channel.is_closed or channel.write_queue.full():
+        if not _aiormq.can_write(channel):
+            # aiormq's connection write queue holds only ten writes. A full one means the
+            # socket is not draining (a stalled or blocked broker): the batch fails with
+            # 503 at once, which Sinch retries, instead of queueing without bound.
+            log.debug("amqp.write_buffer_full", closed=channel.is_closed, refused=len(batch))
             reason = Unavailable("confirm channel closed or its write buffer is full")
             _fail((w for _, w in batch), reason)
             return
         payloads = [p for message, waiter in batch if (p := self._frame(message, waiter))]
         if payloads:
-            frame = ChannelFrame(payload=b"".join(payloads), should_close=False)
-            channel.write_queue.put_nowait(frame)
+            _aiormq.write(channel, b"".join(payloads))
 
     def _frame(self, message: Outgoing, waiter: Confirm) -> bytes:
         """`message` framed for the wire, under the next delivery tag (b"" if unframeable).
@@ -91,21 +99,18 @@ class TickBatcher:
         Framing comes first: a delivery tag taken for bytes never sent would shift every
         later confirm onto the wrong message.
         """
-        channel = self._channel
         message_id = message.message_id
         if not message_id:  # returns are matched to publishes by message_id
             waiter.set_exception(ValueError("a message_id is required"))
             return b""
         try:
             payload = self._publish_frame(message) + content_frames(
-                message, channel.number, channel.max_content_size
+                message, self._channel.number, self._max_size
             )
         except Exception as exc:
             waiter.set_exception(exc)
             return b""
-        channel.delivery_tag += 1
-        channel.confirmations[channel.delivery_tag] = waiter
-        channel.message_id_delivery_tag[message_id] = channel.delivery_tag
+        _aiormq.register(self._channel, message_id, waiter)
         return payload
 
     def _publish_frame(self, message: Outgoing) -> bytes:
@@ -124,12 +129,10 @@ class TickBatcher:
         if not late:
             return
         _fail(late, ConfirmTimeout(f"no confirm within {self._timeout}s"))
-        confirmations = self._channel.confirmations
-        for tag in [t for t, c in confirmations.items() if c in late]:
-            del confirmations[tag]
+        _aiormq.expire(self._channel, late)
 
     def _on_closed(self, _: asyncio.Future[Any]) -> None:
-        waiting = [c for c in self._channel.confirmations.values() if isinstance(c, asyncio.Future)]
+        waiting = _aiormq.waiters(self._channel)
         _fail(waiting, Unavailable("confirm channel closed before the broker confirmed"))
 
 

@@ -17,12 +17,14 @@ import structlog
 from aio_pika.abc import AbstractChannel, AbstractConnection
 from pamqp.commands import Basic
 
-from relay.amqp.batched import TickBatcher
+from relay.amqp import _aiormq
+from relay.amqp.pipeline import Pipeline, choose, open_pipeline
 from relay.callback.envelope import Outgoing
 from relay.config import AmqpSettings, TopologySettings
 from relay.contract import topology
 from relay.errors import (
     BrokerBlocked,
+    ConfirmTimeout,
     Nacked,
     Overloaded,
     RelayError,
@@ -37,7 +39,7 @@ _RECYCLE_NACKING_AFTER = 5.0
 
 
 class AmqpPublisher:
-    """The production `Publisher`: aio-pika for the connection, aiormq for the hot path.
+    """The production `Publisher`: aio-pika for the connection, a `Pipeline` per channel.
 
     A supervisor task owns the connection: it connects (cycling through every broker
     address, with backoff), declares or checks the topology, waits until the connection
@@ -51,8 +53,9 @@ class AmqpPublisher:
         self._names = names
         self._connection: AbstractConnection | None = None
         self._unblocked: asyncio.Event | None = None  # cleared while the broker blocks us
-        # Underlying aiormq confirm channels, used round-robin by concurrent publishes.
-        self._channels: tuple[TickBatcher, ...] = ()
+        self._pipeline = choose(amqp.pipeline)
+        # One pipeline per confirm channel, used round-robin by concurrent publishes.
+        self._channels: tuple[Pipeline, ...] = ()
         self._turn = 0
         self._attempt = 0
         self._connector: asyncio.Task[None] | None = None
@@ -114,7 +117,7 @@ class AmqpPublisher:
             raise Nacked(f"broker answered {type(confirm).__name__}")
         self._nacking.pop(message.exchange, None)
 
-    def _open_channel(self) -> TickBatcher:
+    def _open_channel(self) -> Pipeline:
         if self._closing:
             raise ShuttingDown("relay is shutting down")
         channels = self._channels
@@ -132,14 +135,18 @@ class AmqpPublisher:
         return self._unblocked is not None and not self._unblocked.is_set()
 
     async def _publish(
-        self, channel: TickBatcher, message: Outgoing
+        self, channel: Pipeline, message: Outgoing
     ) -> aiormq.abc.ConfirmationFrameType | None:
+        """The one place where either pipeline's failures become `RelayError`s."""
         try:
             # mandatory: a message even the alternate exchange cannot route comes back
             # (PublishError) instead of being confirmed into the void.
-            # Bounded by amqp.confirm_timeout: the batcher fails it with ConfirmTimeout.
-            frame: aiormq.abc.ConfirmationFrameType = await channel.publish(message)
+            # Bounded by amqp.confirm_timeout: the batcher fails it with ConfirmTimeout,
+            # aiormq's basic_publish raises TimeoutError.
+            frame: aiormq.abc.ConfirmationFrameType | None = await channel.publish(message)
             return frame
+        except TimeoutError as exc:
+            raise ConfirmTimeout(f"no confirm within {self._amqp.confirm_timeout}s") from exc
         except aiormq.exceptions.PublishError as exc:
             raise Unavailable("message returned unroutable: no queue holds it") from exc
         except aiormq.exceptions.DeliveryError as exc:  # aiormq raises this for Basic.Nack
@@ -204,7 +211,10 @@ class AmqpPublisher:
             await self._prepare_topology(channels[0])
             timeout = self._amqp.confirm_timeout
             raw = tuple(
-                [TickBatcher(_concrete(await c.get_underlay_channel()), timeout) for c in channels]
+                [
+                    open_pipeline(self._pipeline, await c.get_underlay_channel(), timeout)
+                    for c in channels
+                ]
             )
         except BaseException:
             await connection.close()
@@ -214,8 +224,13 @@ class AmqpPublisher:
         for channel in channels:
             channel.close_callbacks.add(lambda *_: lost.set())
         self._connection, self._channels = connection, raw
-        self._unblocked = _unblocked_event(connection)
-        log.info("amqp.connected", connection_name=self._amqp.connection_name, node=address[0])
+        self._unblocked = _aiormq.unblocked_event(connection)
+        log.info(
+            "amqp.connected",
+            connection_name=self._amqp.connection_name,
+            node=address[0],
+            pipeline=self._pipeline,
+        )
         return lost
 
     @staticmethod
@@ -237,26 +252,6 @@ class AmqpPublisher:
             await topology.declare(channel, self._names)
         else:
             await topology.check(channel, self._names)
-
-
-def _unblocked_event(connection: AbstractConnection) -> asyncio.Event | None:
-    """The event aiormq clears on connection.blocked (a memory or disk alarm).
-
-    aiormq tracks this in a private event and has no public accessor; read it
-    defensively, once per connection, so that a change in aiormq degrades to "never
-    blocked", not to a crash.
-    """
-    transport = getattr(connection, "transport", None)
-    raw = getattr(transport, "connection", None)
-    event = getattr(raw, "_Connection__connection_unblocked", None)
-    return event if isinstance(event, asyncio.Event) else None
-
-
-def _concrete(channel: aiormq.abc.AbstractChannel) -> aiormq.Channel:
-    # The batcher uses the concrete channel's confirm bookkeeping.
-    if not isinstance(channel, aiormq.Channel):
-        raise TypeError(f"unexpected AMQP channel type {type(channel).__name__}")
-    return channel
 
 
 def _describe(exc: BaseException) -> str:

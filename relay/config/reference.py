@@ -34,6 +34,7 @@ DESCRIPTIONS: Mapping[str, str] = {
     "amqp.max_reconnect_interval": "Upper bound of the doubling reconnect delay, in seconds.",
     "amqp.connect_timeout": "Seconds to wait for a broker connection.",
     "amqp.heartbeat": "AMQP heartbeat in seconds (0: off).",
+    "amqp.pipeline": "How publishes reach the broker: `batched` (one write per tick) or `public`.",
     "topology.delivery_reports": "Topic exchange for delivery reports.",
     "topology.inbound": "Topic exchange for inbound messages (MO).",
     "topology.unrouted": "Fanout exchange and queue for callbacks no binding matched.",

@@ -93,6 +93,9 @@ class AmqpSettings:
     max_reconnect_interval: float = dataclasses.field(default=2.0, metadata=_min(0.01))
     connect_timeout: float = dataclasses.field(default=5.0, metadata=_min(0.01))
     heartbeat: int = dataclasses.field(default=30, metadata=_min(0))
+    # batched: a tick's publishes framed into one write (aiormq internals, version-guarded);
+    # public: one basic_publish each, aiormq's public API only.
+    pipeline: Literal["batched", "public"] = "batched"
 
     def addresses(self) -> tuple[Secret, ...]:
         """Every broker address to try, in order."""

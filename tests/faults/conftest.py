@@ -7,6 +7,7 @@ Scenarios that only cut the network go through a proxy to the shared `amqp_url`.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from pathlib import Path
@@ -41,6 +42,10 @@ def record(request: pytest.FixtureRequest) -> Callable[[Report], Report]:
     """Keep a scenario's report for the summary table, then return it."""
 
     def keep(report: Report) -> Report:
+        params = getattr(request.node, "callspec", None)
+        pipeline = params.params.get("relays") if params else None
+        if pipeline:
+            report = dataclasses.replace(report, scenario=f"{report.scenario} [{pipeline}]")
         request.config.stash[REPORTS].append(report)
         return report
 
@@ -87,13 +92,18 @@ async def proxy(amqp_url: str) -> AsyncIterator[FaultProxy]:
     await proxy.close()
 
 
-@pytest.fixture
-def relays(tmp_path: Path) -> Iterator[Callable[..., RelayProcess]]:
-    """Make relay subprocesses (each killed at teardown if still running)."""
+@pytest.fixture(params=["batched", "public"])
+def relays(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Callable[..., RelayProcess]]:
+    """Make relay subprocesses (each killed at teardown if still running).
+
+    Every scenario runs under both publish pipelines (`amqp.pipeline`): each must lose
+    nothing.
+    """
     made: list[RelayProcess] = []
+    pipeline = {"RELAY_AMQP_PIPELINE": request.param}
 
     def make(env: dict[str, str], port: int | None = None) -> RelayProcess:
-        made.append(RelayProcess(env, tmp_path, port or rabbit.free_port()))
+        made.append(RelayProcess(pipeline | env, tmp_path, port or rabbit.free_port()))
         return made[-1]
 
     yield make
@@ -128,9 +138,12 @@ def relay_on(relays: Callable[..., RelayProcess]) -> StartRelay:
     return start
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def cluster(rabbit_home: Path) -> Iterator[list[rabbit.RabbitNode]]:
-    """Three nodes joined into one cluster (relayf1 is the seed)."""
+    """Three nodes joined into one cluster (relayf1 is the seed), fresh for each test.
+
+    The scenario kills a node, so a second pipeline's run needs a whole cluster again.
+    """
     nodes = [
         rabbit.RabbitNode(f"relayf{i}", rabbit_home, rabbit_home.parent / f"relayf{i}")
         for i in (1, 2, 3)

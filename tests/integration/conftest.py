@@ -49,9 +49,15 @@ def relay_settings(url: str, names: TopologySettings, **amqp: object) -> Setting
     return Settings(amqp=dataclasses.replace(base, **amqp), topology=names)  # type: ignore[arg-type]
 
 
+@pytest.fixture(params=["batched", "public"])
+def pipeline(request: pytest.FixtureRequest) -> str:
+    """Each publishing test runs under both publish pipelines (`amqp.pipeline`)."""
+    return str(request.param)
+
+
 @pytest.fixture
 def start_relay(
-    aiohttp_client: ClientFactory, amqp_url: str, names: TopologySettings
+    aiohttp_client: ClientFactory, amqp_url: str, names: TopologySettings, pipeline: str
 ) -> RelayFactory:
     """Start the real app (real AmqpPublisher) against `url` (default: the test broker)."""
 
@@ -59,7 +65,7 @@ def start_relay(
         url: str | None = None, wait_ready: bool = True, declare: bool = True, **amqp: object
     ) -> TestClient:  # type: ignore[type-arg]
         topology = dataclasses.replace(names, declare=declare)
-        settings = relay_settings(url or amqp_url, topology, **amqp)
+        settings = relay_settings(url or amqp_url, topology, **{"pipeline": pipeline, **amqp})
         client = await aiohttp_client(create_app(settings))
         if wait_ready:
             await wait_until_ready(client)

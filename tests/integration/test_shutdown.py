@@ -27,10 +27,11 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture
 async def relay_process(
-    amqp_url: str, proxy: FaultProxy, names: TopologySettings
+    amqp_url: str, proxy: FaultProxy, names: TopologySettings, pipeline: str
 ) -> AsyncIterator[tuple[asyncio.subprocess.Process, str]]:
     port = free_port()
     env = {
+        "RELAY_AMQP_PIPELINE": pipeline,
         "RELAY_AMQP_URL": via(amqp_url, proxy),
         "RELAY_AMQP_HEARTBEAT": "0",
         "RELAY_SHUTDOWN_GRACE": "1.0",

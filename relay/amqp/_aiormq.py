@@ -1,0 +1,109 @@
+"""Every touch of aiormq's private internals, behind a few small verbs.
+
+The batched pipeline (relay/amqp/batched.py) writes publishes straight into aiormq's
+write queue and registers its own futures in the channel's confirmation table, so that
+aiormq's reader resolves them; the publisher reads the connection's private "unblocked"
+event. None of that is public API, so it lives here alone: no other module names
+`confirmations`, `message_id_delivery_tag`, `delivery_tag`, `write_queue`,
+`ChannelFrame` or the name-mangled event.
+
+`SUPPORTED` says whether the installed aiormq is a minor version these verbs were
+verified against (tests/unit/test_aiormq_adapter.py drives a real `aiormq.Channel`
+through them). Outside that set the publisher uses the public pipeline instead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from importlib.metadata import version
+from typing import Any
+
+import aiormq
+from aio_pika.abc import AbstractConnection
+from aiormq.abc import ChannelFrame
+
+# aiormq minor versions whose internals the contract test was run against.
+VERIFIED = frozenset({"7.2"})
+
+
+def minor(release: str) -> str:
+    """'7.2.4' -> '7.2': the part of a version the guard compares."""
+    return ".".join(release.split(".")[:2])
+
+
+INSTALLED = version("aiormq")
+SUPPORTED = minor(INSTALLED) in VERIFIED
+
+
+def concrete(channel: aiormq.abc.AbstractChannel) -> aiormq.Channel:
+    """The concrete aiormq channel under aio-pika's: its confirm bookkeeping is used."""
+    if not isinstance(channel, aiormq.Channel):
+        raise TypeError(f"unexpected AMQP channel type {type(channel).__name__}")
+    return channel
+
+
+def register(channel: aiormq.Channel, message_id: str, waiter: asyncio.Future[Any]) -> None:
+    """Take the next delivery tag for `waiter`: aiormq's reader settles it on the confirm.
+
+    Call it only for bytes that will be written, in write order: a tag taken for a
+    publish never sent shifts every later confirm onto the wrong message.
+    """
+    channel.delivery_tag += 1
+    channel.confirmations[channel.delivery_tag] = waiter
+    # Basic.Return carries no delivery tag: aiormq finds the publish by message_id.
+    channel.message_id_delivery_tag[message_id] = channel.delivery_tag
+
+
+def forget(channel: aiormq.Channel, message_id: str) -> None:
+    """Drop a settled publish's message id (kept only to match a Basic.Return)."""
+    channel.message_id_delivery_tag.pop(message_id, None)
+
+
+def expire(channel: aiormq.Channel, late: set[asyncio.Future[Any]]) -> None:
+    """Remove timed-out waiters from the table, so that a late confirm is ignored."""
+    confirmations = channel.confirmations
+    for tag in [t for t, c in confirmations.items() if c in late]:
+        del confirmations[tag]
+
+
+def waiters(channel: aiormq.Channel) -> list[asyncio.Future[Any]]:
+    """Every future still waiting for a confirm (a Basic.Return leaves a marker, skipped)."""
+    return [c for c in channel.confirmations.values() if isinstance(c, asyncio.Future)]
+
+
+def can_write(channel: aiormq.Channel) -> bool:
+    """Open, and the connection's write queue has a free slot for one more write.
+
+    aiormq's write queue is the connection's, shared by every channel, and holds only
+    `FRAME_BUFFER_SIZE` (10) writes; the writer task empties it as the socket drains.
+    """
+    return not channel.is_closed and not channel.write_queue.full()
+
+
+def write(channel: aiormq.Channel, payload: bytes) -> None:
+    """Queue ready-framed bytes for the connection's writer (check `can_write` first)."""
+    channel.write_queue.put_nowait(ChannelFrame(payload=payload, should_close=False))
+
+
+def max_content_size(channel: aiormq.Channel) -> int:
+    """The largest body frame payload the connection's negotiated frame size allows."""
+    return int(channel.max_content_size)
+
+
+def on_close(channel: aiormq.Channel, callback: Callable[[asyncio.Future[Any]], None]) -> None:
+    """Call `callback` once the channel starts closing (for any reason)."""
+    channel.closing.add_done_callback(callback)
+
+
+def unblocked_event(connection: AbstractConnection) -> asyncio.Event | None:
+    """The event aiormq clears on connection.blocked (a memory or disk alarm).
+
+    aiormq tracks this in a private event and has no public accessor; read it
+    defensively, once per connection, so that a change in aiormq degrades to "never
+    blocked", not to a crash.
+    """
+    transport = getattr(connection, "transport", None)
+    raw = getattr(transport, "connection", None)
+    event = getattr(raw, "_Connection__connection_unblocked", None)
+    return event if isinstance(event, asyncio.Event) else None
