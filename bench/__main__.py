@@ -25,6 +25,7 @@ import orjson
 from bench import consumer_drain, phases, procs, report, wrk
 from bench.options import RESULTS, Options, parse
 from bench.payloads import sample, size_summary
+from tests.support.relay_process import RelayProcess
 
 Rounds = dict[str, list[dict[str, Any]]]
 
@@ -96,9 +97,9 @@ async def _measure(ctx: phases.Context) -> tuple[Rounds, dict[str, str]]:
 
 async def _warm(
     ctx: phases.Context,
-    bare: procs.Child,
-    relay: procs.Child,
-    multi: procs.Child | None,
+    bare: procs.Server,
+    relay: procs.Server,
+    multi: procs.Server | None,
     sink: str,
 ) -> None:
     if ctx.opts.warmup <= 0:
@@ -112,9 +113,9 @@ async def _warm(
 async def _round(
     ctx: phases.Context,
     rounds: Rounds,
-    bare: procs.Child,
-    relay: procs.Child,
-    multi: procs.Child | None,
+    bare: procs.Server,
+    relay: procs.Server,
+    multi: procs.Server | None,
     sink: str,
 ) -> None:
     def add(key: str, value: dict[str, Any]) -> None:
@@ -130,7 +131,7 @@ async def _round(
 
 
 @contextlib.asynccontextmanager
-async def _bare(ctx: phases.Context) -> AsyncIterator[procs.Child]:
+async def _bare(ctx: phases.Context) -> AsyncIterator[procs.Server]:
     port = procs.free_port()
     argv = [
         *procs.taskset(ctx.server_cpus),
@@ -147,23 +148,12 @@ async def _bare(ctx: phases.Context) -> AsyncIterator[procs.Child]:
 @contextlib.asynccontextmanager
 async def _relay(
     ctx: phases.Context, extra: list[str], cpus: frozenset[int] | None, name: str
-) -> AsyncIterator[procs.Child]:
-    port = procs.free_port()
-    argv = [
-        *procs.taskset(cpus),
-        sys.executable,
-        "-m",
-        "relay",
-        "serve",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        *extra,
-    ]
-    async with procs.server(
-        argv, port, ctx.logs / f"{name}.log", ctx.names.relay_env(ctx.opts.amqp_url)
-    ) as child:
+) -> AsyncIterator[procs.Server]:
+    command = (*procs.taskset(cpus), sys.executable, "-m", "relay")
+    env = ctx.names.relay_env(ctx.opts.amqp_url)
+    log = ctx.logs / f"{name}.log"
+    relay = RelayProcess(env, log, args=extra, command=command, base_env=os.environ)
+    async with procs.running(relay) as child:
         yield child
 
 

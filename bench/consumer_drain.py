@@ -25,6 +25,7 @@ from bench.payloads import Callback, callback
 from relay.callback import envelope
 from relay.callback.validation import classify
 from relay.contract.routing import ROUTES, Flow
+from tests.support.relay_process import Child
 
 KINDS = {"delivery-reports": Flow.DELIVERY_REPORTS, "inbound": Flow.INBOUND}
 
@@ -94,18 +95,16 @@ async def _run_until(
     ctx: phases.Context, kind: str, env: dict[str, str], done: Any, patience: float = 30.0
 ) -> None:
     argv = [*procs.taskset(ctx.server_cpus), sys.executable, "-m", "consumers", kind]
-    with (ctx.logs / f"consumer-{kind}.log").open("ab") as out:
-        proc = await asyncio.create_subprocess_exec(
-            *argv, stdout=out, stderr=out, env=procs.child_env(env), start_new_session=True
-        )
+    consumer = Child(argv, ctx.logs / f"consumer-{kind}.log", procs.child_env(env))
+    consumer.spawn()
     try:
         deadline = time.monotonic() + patience
         while not await done():
-            if proc.returncode is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"consumer {kind} did not finish (see {out.name})")
+            if consumer.returncode is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"consumer {kind} did not finish (see {consumer.log.name})")
             await asyncio.sleep(0.2)
     finally:
-        await procs.stop(proc)
+        await consumer.stop()
 
 
 async def _queue_exists(ctx: phases.Context, queue: str) -> bool:

@@ -89,11 +89,11 @@ async def drain_sink(ctx: Context, queue: str) -> None:
 
 
 async def relay_round(
-    ctx: Context, child: procs.Child, sink: str, seconds: float, pinned: bool
+    ctx: Context, child: procs.Server, sink: str, seconds: float, pinned: bool
 ) -> dict[str, Any]:
     """Load the relay, then compare 2xx answers with the messages that reached the sink."""
     await drain_sink(ctx, sink)
-    sampler = procs.RssSampler(child.proc.pid)
+    sampler = procs.RssSampler(child.pid)
     sampling = asyncio.create_task(sampler.run())
     try:
         result = await http_load(ctx, child.url, seconds, pinned)

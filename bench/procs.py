@@ -6,32 +6,18 @@ import asyncio
 import contextlib
 import dataclasses
 import os
-import signal
-import socket
 import time
 from collections.abc import AsyncIterator, Mapping, Sequence
 from pathlib import Path
 
-import aiohttp
+from tests.support.ports import free_port
+from tests.support.relay_process import Server
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+__all__ = ["RssSampler", "Server", "child_env", "free_port", "running", "server", "taskset"]
 
 
 def taskset(cpus: frozenset[int] | None) -> list[str]:
     return ["taskset", "-c", ",".join(map(str, sorted(cpus)))] if cpus else []
-
-
-@dataclasses.dataclass(slots=True)
-class Child:
-    """A started server process and where its output goes."""
-
-    proc: asyncio.subprocess.Process
-    log: Path
-    url: str
 
 
 @contextlib.asynccontextmanager
@@ -42,57 +28,28 @@ async def server(
     env: Mapping[str, str] | None = None,
     patience: float = 30.0,
     stop_patience: float = 15.0,
-) -> AsyncIterator[Child]:
+) -> AsyncIterator[Server]:
     """Run `argv` until the block ends; ready once GET /readyz answers 200."""
-    with log.open("wb") as out:
-        proc = await asyncio.create_subprocess_exec(
-            *argv,
-            stdout=out,
-            stderr=asyncio.subprocess.STDOUT,
-            env=child_env(env),
-            start_new_session=True,
-        )
-    child = Child(proc, log, f"http://127.0.0.1:{port}")
+    async with running(Server(argv, port, log, child_env(env)), patience, stop_patience) as child:
+        yield child
+
+
+@contextlib.asynccontextmanager
+async def running(
+    child: Server, patience: float = 30.0, stop_patience: float = 15.0
+) -> AsyncIterator[Server]:
+    """`child` started and ready until the block ends, then stopped (group SIGTERM, SIGKILL)."""
     try:
-        await _wait_ready(child, patience)
+        await child.start(patience)
         yield child
     finally:
-        await stop(proc, stop_patience)
-
-
-async def stop(proc: asyncio.subprocess.Process, patience: float = 15.0) -> None:
-    """SIGTERM the process group (workers too), SIGKILL it if it outstays `patience`."""
-    if proc.returncode is not None:
-        return
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(proc.pid, signal.SIGTERM)
-    try:
-        await asyncio.wait_for(proc.wait(), patience)
-    except TimeoutError:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGKILL)
-        await proc.wait()
+        await child.stop(stop_patience)
 
 
 def child_env(extra: Mapping[str, str] | None) -> dict[str, str]:
     env = dict(os.environ)
     env.update(extra or {})
     return env
-
-
-async def _wait_ready(child: Child, patience: float) -> None:
-    deadline = time.monotonic() + patience
-    async with aiohttp.ClientSession() as session:
-        while time.monotonic() < deadline:
-            if child.proc.returncode is not None:
-                break
-            with contextlib.suppress(aiohttp.ClientError):
-                async with session.get(child.url + "/readyz") as resp:
-                    if resp.status == 200:
-                        return
-            await asyncio.sleep(0.1)
-    tail = child.log.read_bytes()[-2000:].decode(errors="replace")
-    raise RuntimeError(f"{child.url} not ready within {patience}s; its output ends:\n{tail}")
 
 
 def tree(pid: int) -> list[int]:

@@ -2,14 +2,24 @@
 
 With neither a URL nor a Docker engine, a test that needs the service fails with a
 message that says how to provide one. Broker tests never skip.
+
+Three suites (see the markers in pyproject.toml): every test under tests/faults is
+`faults`; every test under tests/integration or tests/bench, and every other test that
+uses a service fixture, is `integration`; the rest is the unit suite, which passes with
+nothing reachable: `pytest -m "not integration and not faults"`.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
+
+_TESTS = Path(__file__).parent
+_SERVICE_FIXTURES = frozenset({"amqp_url", "postgres_url"})
+_INTEGRATION_DIRS = ("integration", "bench")
 
 
 def _from_env_or_container(var: str, start: str) -> Iterator[str]:
@@ -58,3 +68,22 @@ def amqp_url() -> Iterator[str]:
 def postgres_url() -> Iterator[str]:
     """A PostgreSQL database: RELAY_TEST_POSTGRES_URL or a container."""
     yield from _from_env_or_container("RELAY_TEST_POSTGRES_URL", "postgres")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark each test with the suite it belongs to, by its folder and the services it uses."""
+    for item in items:
+        suite = _suite_of(item)
+        if suite is not None and suite not in {m.name for m in item.iter_markers()}:
+            item.add_marker(suite)
+
+
+def _suite_of(item: pytest.Item) -> str | None:
+    parts = item.path.relative_to(_TESTS).parts if item.path.is_relative_to(_TESTS) else ()
+    if parts[:1] == ("faults",):
+        return "faults"
+    if parts[:1] in {(d,) for d in _INTEGRATION_DIRS}:
+        return "integration"
+    if _SERVICE_FIXTURES & set(getattr(item, "fixturenames", ())):
+        return "integration"
+    return None

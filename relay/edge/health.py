@@ -18,7 +18,7 @@ async def healthz(_: web.Request) -> web.Response:
 async def readyz(request: web.Request) -> web.Response:
     """Ready: broker connected, confirm channel open, not blocked, not draining."""
     checks = request.app[PUBLISHER].readiness()
-    checks["accepting"] = checks.get("accepting", True) and not request.app[LIFECYCLE].draining
+    checks["accepting"] = checks["accepting"] and not request.app[LIFECYCLE].draining
     ready = all(checks.values())
     request.app[METRICS].broker_up.set(1 if ready else 0)
     body = orjson.dumps({"ready": ready, "checks": checks})
@@ -28,7 +28,7 @@ async def readyz(request: web.Request) -> web.Response:
 async def metrics(request: web.Request) -> web.Response:
     """Prometheus exposition of this process's registry."""
     m = request.app[METRICS]
-    m.in_flight.set(getattr(request.app[PUBLISHER], "in_flight", 0))
+    m.in_flight.set(request.app[PUBLISHER].in_flight)
     m.broker_up.set(1 if all(request.app[PUBLISHER].readiness().values()) else 0)
     return web.Response(
         body=generate_latest(m.registry), headers={"Content-Type": CONTENT_TYPE_LATEST}

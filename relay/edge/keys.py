@@ -19,7 +19,15 @@ from relay.telemetry.tracing import Tracer
 
 
 class Publisher(Protocol):
-    """The seam between the HTTP edge and the broker."""
+    """The seam between the HTTP edge and the broker.
+
+    `readiness()` reports `connected`, `channel_open`, `not_blocked` and `accepting`
+    (False once closing); `in_flight` counts publishes awaiting their confirm.
+    tests/contract/test_publisher_contract.py holds every implementation to this.
+    """
+
+    @property
+    def in_flight(self) -> int: ...
 
     def readiness(self) -> dict[str, bool]: ...
 

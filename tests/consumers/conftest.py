@@ -165,7 +165,7 @@ async def postgres_store(postgres_url: str) -> AsyncIterator[PostgresStore]:
         await admin.close()
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.integration)])
 def store(request: pytest.FixtureRequest) -> Store:
     """Each store implementation in turn, for the contract tests."""
     fixture: Store = request.getfixturevalue(f"{request.param}_store")

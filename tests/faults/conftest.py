@@ -16,7 +16,9 @@ import pytest
 
 from tests.faults import rabbit
 from tests.faults.checker import TABLE_HEADER, Report
-from tests.faults.harness import Names, RelayProcess, bind_queue, delete_topology
+from tests.faults.harness import Names, bind_queue, delete_topology, relay_process
+from tests.support.ports import free_port
+from tests.support.relay_process import RelayProcess
 from tests.tcp_proxy import FaultProxy
 
 REPORTS = pytest.StashKey[list[Report]]()
@@ -103,7 +105,7 @@ def relays(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Callable[
     pipeline = {"RELAY_AMQP_PIPELINE": request.param}
 
     def make(env: dict[str, str], port: int | None = None) -> RelayProcess:
-        made.append(RelayProcess(pipeline | env, tmp_path, port or rabbit.free_port()))
+        made.append(relay_process(pipeline | env, tmp_path, port or free_port()))
         return made[-1]
 
     yield make

@@ -9,24 +9,18 @@ for the relay to report ready again (no restart), then drains and judges.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
-import os
-import signal
-import subprocess
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
 
 import aio_pika
-import aiohttp
 
 from relay.config import TopologySettings, environment
 from relay.contract import topology
 from tests.faults.checker import LoadGenerator, Report, Sent, drain, judge
-
-RELAY_BIN = Path(__file__).resolve().parents[2] / ".venv" / "bin" / "relay"
+from tests.support.relay_process import RelayProcess, until_ready
 
 
 @dataclasses.dataclass(frozen=True)
@@ -77,72 +71,20 @@ async def delete_topology(amqp_url: str, names: Names) -> None:
         await channel.exchange_delete(names.topology.unrouted)
 
 
-class RelayProcess:
-    """`relay serve` as a real subprocess on 127.0.0.1, with settings from its environment."""
-
-    def __init__(self, env: Mapping[str, str], workdir: Path, port: int) -> None:
-        self.settings_env = dict(env)  # what the caller set: a successor reuses it
-        base = {k: v for k, v in os.environ.items() if not k.startswith("RELAY_")}
-        self._env = base | {
-            "RELAY_LOGGING_FORMAT": "json",
-            "RELAY_LOGGING_LEVEL": "info",
-            "RELAY_AMQP_RECONNECT_INTERVAL": "0.2",
-            "RELAY_AMQP_CONFIRM_TIMEOUT": "2.0",
-            **env,
-        }
-        self._workdir = workdir
-        self.port = port
-        self.process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    async def start(self, ready_within: float = 20.0) -> None:
-        """Spawn the process and wait until its /readyz answers 200."""
-        self.spawn()
-        await until_ready(self.url, ready_within)
-
-    def spawn(self) -> None:
-        log = (self._workdir / f"relay-{self.port}.log").open("ab")
-        self.process = subprocess.Popen(
-            [str(RELAY_BIN), "serve", "--host", "127.0.0.1", "--port", str(self.port)],
-            env=self._env,
-            cwd=self._workdir,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        log.close()
-
-    def send(self, sig: signal.Signals) -> None:
-        assert self.process is not None
-        self.process.send_signal(sig)
-
-    async def wait_exit(self, within: float) -> int:
-        assert self.process is not None
-        deadline = time.monotonic() + within
-        while (code := self.process.poll()) is None:
-            assert time.monotonic() < deadline, f"relay still running after {within}s"
-            await asyncio.sleep(0.05)
-        return code
-
-    def kill(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.kill()
-            self.process.wait(10)
+# Fault scenarios reconnect quickly and give up on a confirm soon, so recovery is seen fast.
+FAULT_SETTINGS = {
+    "RELAY_LOGGING_LEVEL": "info",
+    "RELAY_AMQP_RECONNECT_INTERVAL": "0.2",
+    "RELAY_AMQP_CONFIRM_TIMEOUT": "2.0",
+}
 
 
-async def until_ready(base_url: str, within: float) -> float:
-    """Poll /readyz until it answers 200; return how long that took (fail after `within`)."""
-    begun = time.monotonic()
-    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=2)) as session:
-        while time.monotonic() - begun < within:
-            with contextlib.suppress(aiohttp.ClientError, TimeoutError, OSError):
-                async with session.get(base_url + "/readyz") as response:
-                    if response.status == 200:
-                        return time.monotonic() - begun
-            await asyncio.sleep(0.05)
-    raise AssertionError(f"{base_url} not ready within {within}s")
+def relay_process(env: Mapping[str, str], workdir: Path, port: int) -> RelayProcess:
+    """`relay serve` as the scenarios run it, logging to `workdir`/relay-`port`.log."""
+    log = workdir / f"relay-{port}.log"
+    relay = RelayProcess({**FAULT_SETTINGS, **env}, log, port=port, cwd=workdir)
+    relay.settings_env = dict(env)  # a successor gets the scenario defaults again
+    return relay
 
 
 Fault = Callable[[], Awaitable[None]]

@@ -15,21 +15,15 @@ import os
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from tests.support.ports import free_port
+
 SBIN = Path("/usr/lib/rabbitmq/bin")
 START_TIMEOUT = 60.0
-
-
-def free_port() -> int:
-    """A TCP port nothing listens on right now (127.0.0.1)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def make_home(base: Path) -> Path:

@@ -19,9 +19,9 @@ from relay.amqp.publisher import AmqpPublisher
 from relay.callback.envelope import Outgoing
 from relay.config import AmqpSettings, Secret, Settings
 from relay.edge.app import create_app
-from tests.faults import rabbit
 from tests.faults.checker import Report
 from tests.faults.harness import Names, Scenario, bind_queue
+from tests.support.ports import free_port
 from tests.tcp_proxy import FaultProxy
 
 pytestmark = [pytest.mark.faults, pytest.mark.timeout(60)]
@@ -33,6 +33,10 @@ class AcksBeforeConfirm:
     def __init__(self, inner: AmqpPublisher) -> None:
         self._inner = inner
         self._background: set[asyncio.Task[None]] = set()
+
+    @property
+    def in_flight(self) -> int:
+        return self._inner.in_flight
 
     def readiness(self) -> dict[str, bool]:
         return self._inner.readiness()
@@ -57,7 +61,7 @@ async def broken_relay(amqp_url: str, names: Names) -> AsyncIterator[str]:
     await publisher.start()
     runner = web.AppRunner(create_app(settings, AcksBeforeConfirm(publisher)))
     await runner.setup()
-    port = rabbit.free_port()
+    port = free_port()
     await web.TCPSite(runner, "127.0.0.1", port).start()
     try:
         yield f"http://127.0.0.1:{port}"

@@ -13,7 +13,8 @@ import pytest
 
 from tests.faults import rabbit
 from tests.faults.checker import Report
-from tests.faults.harness import Names, RelayProcess, Scenario, bind_queue
+from tests.faults.harness import Names, Scenario, bind_queue
+from tests.support.relay_process import RelayProcess
 
 pytestmark = [pytest.mark.faults, pytest.mark.timeout(150)]
 

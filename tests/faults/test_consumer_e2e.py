@@ -26,7 +26,8 @@ import pytest
 from consumers.amqp import topology
 from consumers.config import WorkerKind, load_settings
 from tests.faults.checker import Report, Sent, drain, judge
-from tests.faults.harness import Names, RelayProcess, Scenario
+from tests.faults.harness import Names, Scenario
+from tests.support.relay_process import RelayProcess
 
 pytestmark = [pytest.mark.faults, pytest.mark.timeout(120)]
 

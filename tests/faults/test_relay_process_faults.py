@@ -16,7 +16,8 @@ import pytest
 
 from tests.faults.checker import Report
 from tests.faults.conftest import StartRelay
-from tests.faults.harness import Names, RelayProcess, Scenario
+from tests.faults.harness import Names, Scenario
+from tests.support.relay_process import RelayProcess
 from tests.tcp_proxy import FaultProxy
 
 pytestmark = [pytest.mark.faults, pytest.mark.timeout(90)]

@@ -4,19 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import os
-import socket
-import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from urllib.parse import urlsplit
 
 import aio_pika
-import aiohttp
 import pytest
 from aio_pika.abc import AbstractChannel, AbstractIncomingMessage, AbstractQueue
 from aiohttp.test_utils import TestClient
 
-from relay.config import AmqpSettings, Secret, Settings, TopologySettings, environment
+from relay.config import AmqpSettings, Secret, Settings, TopologySettings
 from relay.edge.app import create_app
 from tests.names import unique_topology
 from tests.tcp_proxy import FaultProxy
@@ -123,41 +119,3 @@ async def assert_empty(queue: AbstractQueue, settle: float = 0.3) -> None:
     """Nothing arrives in `queue` within `settle` seconds."""
     await asyncio.sleep(settle)
     assert await queue.get(no_ack=True, fail=False) is None
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-async def spawn_relay(
-    port: int, names: TopologySettings, env: dict[str, str], *args: str
-) -> asyncio.subprocess.Process:
-    """`relay serve` as a real process on 127.0.0.1:`port`, with the test's topology."""
-    return await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "relay",
-        "serve",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        *args,
-        env={**os.environ, **environment("topology", names), "RELAY_LOGGING_FORMAT": "json", **env},
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.DEVNULL,
-    )
-
-
-async def wait_until_serving(base: str) -> None:
-    """Poll `base`/readyz until a relay process answers 200."""
-    async with aiohttp.ClientSession() as http, asyncio.timeout(20):
-        while True:
-            try:
-                if (await http.get(f"{base}/readyz")).status == 200:
-                    return
-            except aiohttp.ClientError:
-                pass
-            await asyncio.sleep(0.1)

@@ -1,8 +1,7 @@
-"""Fixtures for edge-security tests: the real app factory with a recording publisher."""
+"""Fixtures for edge-security tests: the real app factory with the fake publisher."""
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -11,11 +10,10 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
-from relay.callback.envelope import Outgoing
 from relay.config import Secret, SecuritySettings, Settings
 from relay.edge.app import create_app
 from relay.edge.auth.signature import signature
-from relay.errors import RelayError
+from tests.support.fakes import FakePublisher
 
 # Sinch's published known-answer vector (shared/SINCH.md, section 3).
 VECTOR_SECRET = "SMSWebhooksSecret"
@@ -32,24 +30,6 @@ MO_TEXT = (
     b'{"type":"mo_text","id":"01J0","from":"46700000001","to":"12345",'
     b'"body":"hi","received_at":"2025-01-13T09:22:40Z"}'
 )
-
-
-@dataclasses.dataclass
-class RecordingPublisher:
-    """A `Publisher` that records what it was given, or raises `fail` once per call."""
-
-    published: list[Outgoing] = dataclasses.field(default_factory=list)
-    fail: RelayError | None = None
-    calls: int = 0
-
-    def readiness(self) -> dict[str, bool]:
-        return {"connected": True}
-
-    async def publish(self, message: Outgoing) -> None:
-        self.calls += 1
-        if self.fail is not None:
-            raise self.fail
-        self.published.append(message)
 
 
 class FixedClock:
@@ -75,16 +55,16 @@ def signed(secret: str, body: bytes, nonce: str, at: float | None = None) -> dic
     }
 
 
-Relay = tuple[TestClient[Any, Any], RecordingPublisher]
+Relay = tuple[TestClient[Any, Any], FakePublisher]
 RelayFactory = Callable[..., Awaitable[Relay]]
 
 
 @pytest.fixture
 def relay(aiohttp_client: Any) -> RelayFactory:
-    """Start the real app with `SecuritySettings(**kwargs)` and a recording publisher."""
+    """Start the real app with `SecuritySettings(**kwargs)` and a fake publisher."""
 
     async def start(**kwargs: Any) -> Relay:
-        publisher = RecordingPublisher()
+        publisher = FakePublisher()
         settings = Settings(security=SecuritySettings(**kwargs))
         app: web.Application = create_app(settings, publisher)
         return await aiohttp_client(app), publisher

@@ -6,7 +6,6 @@ import asyncio
 import time
 
 from relay.errors import Unavailable
-from tests.fakes import headers_of
 from tests.security.conftest import (
     MO_TEXT,
     VECTOR_BODY,
@@ -18,6 +17,7 @@ from tests.security.conftest import (
     secrets,
     signed,
 )
+from tests.support.fakes import headers_of
 
 ROUTE = "/sms/incoming"
 HMAC = {"hmac_routes": ("/sms", ROUTE), "hmac_secrets": secrets("current", "previous")}

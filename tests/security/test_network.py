@@ -14,7 +14,8 @@ from aiohttp import web
 from relay.config import SecuritySettings, Settings
 from relay.edge.app import create_app
 from relay.edge.auth import handler_args
-from tests.security.conftest import MO_TEXT, VECTOR_BODY, RecordingPublisher, RelayFactory
+from tests.security.conftest import MO_TEXT, VECTOR_BODY, RelayFactory
+from tests.support.fakes import FakePublisher
 
 ROUTE = "/sms/incoming"
 
@@ -83,7 +84,7 @@ async def test_channel_limit_above_http_default_raises_the_app_cap(relay: RelayF
 
 
 async def _server(aiohttp_server: Any, **security: Any) -> Any:
-    publisher = RecordingPublisher()
+    publisher = FakePublisher()
     settings = Settings(security=SecuritySettings(**security))
     app: web.Application = create_app(settings, publisher)
     server = await aiohttp_server(app, **handler_args(settings.security))

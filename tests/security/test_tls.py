@@ -18,7 +18,8 @@ from cryptography.x509.oid import NameOID
 from relay.config import ConfigError, SecuritySettings, Settings
 from relay.edge.app import create_app
 from relay.edge.auth import server_context
-from tests.security.conftest import MO_TEXT, RecordingPublisher
+from tests.security.conftest import MO_TEXT
+from tests.support.fakes import FakePublisher
 
 Key = ec.EllipticCurvePrivateKey
 
@@ -69,8 +70,8 @@ def pki(tmp_path: Path) -> dict[str, tuple[str, str]]:
     return files
 
 
-async def _serve(security: SecuritySettings) -> tuple[web.AppRunner, int, RecordingPublisher]:
-    publisher = RecordingPublisher()
+async def _serve(security: SecuritySettings) -> tuple[web.AppRunner, int, FakePublisher]:
+    publisher = FakePublisher()
     runner = web.AppRunner(create_app(Settings(security=security), publisher))
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0, ssl_context=server_context(security))

@@ -22,8 +22,8 @@ from relay.contract import asyncapi, topology
 from relay.contract.fields import REQUIRED
 from relay.contract.routing import ROUTES
 from relay.edge.app import create_app
-from tests.fakes import FakePublisher
 from tests.names import unique_topology
+from tests.support.fakes import FakePublisher
 
 ClientFactory = Callable[..., Awaitable[TestClient]]  # type: ignore[type-arg]
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
+import signal
 import subprocess
 import sys
 import time
@@ -21,6 +21,8 @@ import pytest
 
 from tests.ship import dockerfile
 from tests.ship.dockerfile import DOCKERFILE, ROOT
+from tests.support.ports import free_port
+from tests.support.relay_process import Server
 
 TEXT = DOCKERFILE.read_text(encoding="utf-8")
 
@@ -53,12 +55,6 @@ def test_runtime_stage_is_slim_non_root_and_exec_form() -> None:
     assert not any(line.startswith(("ENTRYPOINT ", "ADD ")) for line in lines)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def image_venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The build stage replayed: COPYed files in a temp dir, the marked RUN run there."""
@@ -83,12 +79,10 @@ def image_venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
-def relay_process(
-    image_venv: Path, tmp_path: Path
-) -> Iterator[tuple[subprocess.Popen[bytes], int]]:
+def relay_process(image_venv: Path, tmp_path: Path) -> Iterator[Server]:
     """The image's CMD, from the image's venv, in a dir holding the image's config/."""
     shutil.copytree(ROOT / "config", tmp_path / "config")
-    port = _free_port()
+    port = free_port()
     env = {
         "PATH": f"{image_venv / 'bin'}{os.pathsep}/usr/bin:/bin",
         "RELAY_HTTP_HOST": "127.0.0.1",
@@ -96,16 +90,11 @@ def relay_process(
         "RELAY_AMQP_URL": "amqp://guest:guest@127.0.0.1:1/",
     }
     command = dockerfile.start_command(TEXT)
-    process = subprocess.Popen(
-        [str(image_venv / "bin" / command[0]), *command[1:]],
-        cwd=tmp_path,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    yield process, port
-    process.terminate()
-    process.wait(timeout=15)
+    argv = [str(image_venv / "bin" / command[0]), *command[1:]]
+    relay = Server(argv, port, tmp_path / "relay.log", env, cwd=tmp_path)
+    relay.spawn()
+    yield relay
+    relay.kill()
 
 
 def _probe(image_venv: Path, url: str) -> int:
@@ -118,32 +107,26 @@ def _probe(image_venv: Path, url: str) -> int:
     ).returncode
 
 
-def test_install_and_start_commands_serve_healthz(
-    image_venv: Path, relay_process: tuple[subprocess.Popen[bytes], int]
-) -> None:
+def test_install_and_start_commands_serve_healthz(image_venv: Path, relay_process: Server) -> None:
     """The replayed image starts `relay serve`, and its HEALTHCHECK passes against it."""
-    process, port = relay_process
-    url = f"http://127.0.0.1:{port}/healthz"
+    url = f"{relay_process.url}/healthz"
     deadline = time.monotonic() + 20
     while _probe(image_venv, url) != 0:
-        assert process.poll() is None, "relay serve exited"
+        assert relay_process.returncode is None, "relay serve exited"
         assert time.monotonic() < deadline, "no /healthz within 20 s"
         time.sleep(0.2)
 
 
 def test_healthcheck_fails_when_nothing_listens(image_venv: Path) -> None:
     """The HEALTHCHECK command exits non-zero when /healthz does not answer."""
-    assert _probe(image_venv, f"http://127.0.0.1:{_free_port()}/healthz") != 0
+    assert _probe(image_venv, f"http://127.0.0.1:{free_port()}/healthz") != 0
 
 
-def test_sigterm_stops_the_started_relay(
-    relay_process: tuple[subprocess.Popen[bytes], int], image_venv: Path
-) -> None:
+def test_sigterm_stops_the_started_relay(relay_process: Server, image_venv: Path) -> None:
     """SIGTERM to the exec-form process ends it cleanly (exit code 0), as `docker stop` does."""
-    process, port = relay_process
     deadline = time.monotonic() + 20
-    while _probe(image_venv, f"http://127.0.0.1:{port}/healthz") != 0:
+    while _probe(image_venv, f"{relay_process.url}/healthz") != 0:
         assert time.monotonic() < deadline, "no /healthz within 20 s"
         time.sleep(0.2)
-    process.terminate()
-    assert process.wait(timeout=15) == 0
+    relay_process.send(signal.SIGTERM)
+    assert relay_process.wait(15) == 0

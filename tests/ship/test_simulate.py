@@ -17,7 +17,7 @@ from relay.cli.simulate import Plan, Summary, simulate, target
 from relay.config import Settings
 from relay.contract.routing import FLOW_PATHS, ROUTES
 from relay.edge.app import create_app
-from tests.fakes import FakePublisher
+from tests.support.fakes import FakePublisher
 
 ServerFactory = Callable[[web.Application], Awaitable[TestServer]]
 

@@ -14,8 +14,8 @@ from relay.config import Settings
 from relay.edge.app import create_app
 from relay.edge.keys import PUBLISHER, TRACER
 from relay.telemetry.tracing import OtelTracer, TraceParent, W3cTracer, consume_span, extract
-from tests.fakes import FakePublisher
 from tests.payloads import BODIES
+from tests.support.fakes import FakePublisher
 
 ClientFactory = Callable[..., Awaitable[TestClient]]  # type: ignore[type-arg]
 PARENT = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"

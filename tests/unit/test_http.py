@@ -21,8 +21,8 @@ from relay.errors import (
     RelayError,
     Unavailable,
 )
-from tests.fakes import FakePublisher, headers_of
 from tests.payloads import BODIES
+from tests.support.fakes import FakePublisher, headers_of
 
 Client = TestClient[Any, Any]
 ClientFactory = Callable[..., Awaitable[Client]]

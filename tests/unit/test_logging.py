@@ -17,8 +17,8 @@ from structlog.testing import capture_logs
 from relay.config import LoggingSettings, Settings
 from relay.edge.app import create_app
 from relay.telemetry.logs import TickFlushedWriter, configure, mask_phone, reset
-from tests.fakes import FakePublisher
 from tests.payloads import BODIES
+from tests.support.fakes import FakePublisher
 
 
 class CountingStream(io.BytesIO):
