@@ -1,20 +1,12 @@
-"""The ack policy without a broker: outcomes -> decisions, the multiple-ack rule, fake messages."""
+"""The ack policy without a broker: outcomes -> decisions, and the multiple-ack rule."""
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import Sequence
 from typing import Any
 
-import orjson
-
-from consumers.amqp.envelope import Envelope
 from consumers.amqp.transport import AmqpTransport
 from consumers.errors import Reject, Retry
-from consumers.metrics import Metrics
-from consumers.model import Effect, Keyed
 from consumers.policy import DeadLetter, RetryLater, RetryPolicy
-from consumers.processor import Processor
 from consumers.settle import (
     Ack,
     Applied,
@@ -27,60 +19,14 @@ from consumers.settle import (
     decide,
     outcome_of,
 )
+from tests.consumers.fakes import FakeChannel, messages, tag
 
 POLICY = RetryPolicy(delays=(1.0, 5.0), max_attempts=3)
-TYPE = "recipient_delivery_report_sms"
-
-
-class FakeChannel:
-    """Records the settle frames a real channel would send."""
-
-    def __init__(self) -> None:
-        self.frames: list[tuple[str, int, bool]] = []
-        self.is_closed = False
-
-    async def basic_ack(self, delivery_tag: int, multiple: bool = False) -> None:
-        self.frames.append(("ack", delivery_tag, multiple))
-
-
-@dataclasses.dataclass
-class FakeMessage:
-    """Just enough of an aio-pika delivery for the processor and the AMQP transport."""
-
-    delivery_tag: int
-    body: bytes = b"{}"
-    type: str | None = TYPE
-    headers: dict[str, Any] = dataclasses.field(default_factory=dict)
-    message_id: str | None = None
-    wire: FakeChannel = dataclasses.field(default_factory=FakeChannel)
-
-    @property
-    def channel(self) -> FakeChannel:
-        return self.wire
-
-    async def ack(self, multiple: bool = False) -> None:
-        await self.wire.basic_ack(self.delivery_tag, multiple)
-
-    async def nack(self, requeue: bool = True) -> None:
-        self.wire.frames.append(("nack", self.delivery_tag, requeue))
 
 
 def amqp_transport() -> Any:
     """The production transport, typed loosely so it accepts fake messages (no publisher)."""
     return AmqpTransport("q", publisher=None)  # type: ignore[arg-type]
-
-
-def tag(message: FakeMessage) -> int:
-    return message.delivery_tag
-
-
-def messages(*tags: int, wire: FakeChannel | None = None) -> list[FakeMessage]:
-    shared = wire or FakeChannel()
-    return [FakeMessage(t, body=_body(t), wire=shared) for t in tags]
-
-
-def _body(n: int, **extra: Any) -> bytes:
-    return orjson.dumps({"key": f"k{n}"} | extra)
 
 
 def test_applied_and_duplicate_are_acked() -> None:
@@ -204,111 +150,3 @@ async def test_amqp_transport_never_acks_across_a_buffered_lower_delivery() -> N
         transport.received(message)
     await transport.ack(batch[1:])
     assert wire.frames == [("ack", 2, False), ("ack", 3, False)]
-
-
-class KeyHandler:
-    """Stores every message under its body's `key`; `reject` / `retry` / `crash` ask for those."""
-
-    async def handle(self, envelope: Envelope) -> Effect:
-        if "reject" in envelope.payload:
-            raise Reject("never valid")
-        if "retry" in envelope.payload:
-            raise Retry("busy", delay=float(envelope.payload["retry"]))
-        if "crash" in envelope.payload:
-            raise KeyError("crash")
-        return envelope.payload["key"]  # type: ignore[no-any-return]
-
-
-class FakeStore:
-    """Applies keys once; keys in `broken` fail every transaction they are part of."""
-
-    def __init__(self, broken: frozenset[str] = frozenset()) -> None:
-        self.seen: set[str] = set()
-        self.broken = broken
-        self.transactions = 0
-
-    async def apply(self, consumer: str, items: Sequence[Keyed]) -> list[bool]:
-        self.transactions += 1
-        if any(str(item.effect) in self.broken for item in items):
-            raise RuntimeError("database is locked")
-        return [self._apply_one(str(item.effect)) for item in items]
-
-    def _apply_one(self, key: str) -> bool:
-        fresh = key not in self.seen
-        self.seen.add(key)
-        return fresh
-
-
-class FakeTransport:
-    """Records what the processor asked for; reroutes of `failing` tags raise."""
-
-    def __init__(self, failing: frozenset[int] = frozenset()) -> None:
-        self.failing = failing
-        self.rerouted: list[tuple[int, RetryLater | DeadLetter]] = []
-        self.requeued: list[int] = []
-        self.acked: list[int] = []
-
-    async def reroute(self, message: FakeMessage, decision: RetryLater | DeadLetter) -> None:
-        if message.delivery_tag in self.failing:
-            raise ConnectionError("confirm lost")
-        self.rerouted.append((message.delivery_tag, decision))
-
-    async def requeue(self, message: FakeMessage) -> bool:
-        self.requeued.append(message.delivery_tag)
-        return True
-
-    async def ack(self, messages: Sequence[FakeMessage]) -> None:
-        self.acked += [m.delivery_tag for m in messages]
-
-
-def processor(store: FakeStore, transport: FakeTransport) -> tuple[Processor[Any], Metrics]:
-    metrics = Metrics("q")
-    handler = KeyHandler()
-    return Processor("q", handler, store, POLICY, metrics, transport), metrics  # type: ignore[arg-type]
-
-
-async def test_a_mixed_batch_is_stored_rerouted_then_acked_in_one_call() -> None:
-    """Stored, duplicate, rejected, retried, crashed and undecodable: all acked once rerouted."""
-    store, transport = FakeStore(), FakeTransport()
-    step, metrics = processor(store, transport)
-    batch = [
-        FakeMessage(1, _body(1)),
-        FakeMessage(2, _body(1)),
-        FakeMessage(3, _body(3, reject=True)),
-        FakeMessage(4, _body(4, retry=0.5)),
-        FakeMessage(5, _body(5, crash=True), headers={"x-attempt": 3}),
-        FakeMessage(6, b"\x00not json"),
-    ]
-    await step.process(batch)
-    assert transport.rerouted == [
-        (3, DeadLetter("never valid")),
-        (4, RetryLater(1.0, 2)),
-        (5, DeadLetter("retries exhausted after 3 attempts: KeyError")),
-        (6, DeadLetter("undecodable body: not JSON")),
-    ]
-    assert transport.acked == [1, 2, 3, 4, 5, 6]
-    assert transport.requeued == []
-    assert metrics.totals() == {
-        "applied": 1, "duplicate": 1, "retried": 1, "dead_lettered": 3, "requeued": 0,
-    }  # fmt: skip
-
-
-async def test_a_failed_reroute_requeues_and_is_not_acked() -> None:
-    """If the retry copy is not confirmed, the original is requeued, never acked."""
-    transport = FakeTransport(failing=frozenset({2}))
-    step, metrics = processor(FakeStore(), transport)
-    await step.process([FakeMessage(1, _body(1)), FakeMessage(2, _body(2, retry=1))])
-    assert (transport.requeued, transport.acked) == ([2], [1])
-    assert metrics.totals()["requeued"] == 1
-    assert metrics.totals()["retried"] == 0
-
-
-async def test_a_store_failure_splits_the_batch_and_retries_only_the_failing_message() -> None:
-    """The batch transaction fails; item by item, only the broken key goes to a retry queue."""
-    store, transport = FakeStore(broken=frozenset({"k2"})), FakeTransport()
-    step, _ = processor(store, transport)
-    await step.process([FakeMessage(t, _body(t)) for t in (1, 2, 3)])
-    assert store.seen == {"k1", "k3"}
-    assert store.transactions == 4
-    assert transport.rerouted == [(2, RetryLater(1.0, 2))]
-    assert transport.acked == [1, 2, 3]
