@@ -25,8 +25,9 @@ from consumers.config import ConfigError, WorkerKind, WorkerSettings, load_setti
 from consumers.handlers.delivery_reports import DeliveryReportHandler
 from consumers.handlers.inbound import InboundHandler
 from consumers.metrics import Metrics
+from consumers.processor import Handler
 from consumers.store import Store, open_store
-from consumers.worker import Handler, Worker
+from consumers.worker import Worker
 from relay.config import LoggingSettings
 from relay.telemetry.logs import configure as configure_logging
 

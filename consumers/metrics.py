@@ -9,6 +9,7 @@ OUTCOMES = ("applied", "duplicate", "retried", "dead_lettered", "requeued")
 
 class Metrics:
     def __init__(self, queue: str) -> None:
+        self._queue = queue
         self.registry = CollectorRegistry(auto_describe=True)
         self._messages = Counter(
             "consumer_messages",
@@ -35,6 +36,14 @@ class Metrics:
     def count(self, outcome: str, n: int = 1) -> None:
         if n:
             self._counters[outcome].inc(n)
+
+    def total(self, outcome: str) -> int:
+        """How many messages were settled with `outcome` so far (read from the registry)."""
+        labels = {"queue": self._queue, "outcome": outcome}
+        return int(self.registry.get_sample_value("consumer_messages_total", labels) or 0)
+
+    def totals(self) -> dict[str, int]:
+        return {outcome: self.total(outcome) for outcome in OUTCOMES}
 
     def observe_batch(self, seconds: float) -> None:
         self._batch_seconds.observe(seconds)

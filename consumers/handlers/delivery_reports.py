@@ -16,8 +16,6 @@ BATCH_TYPES = frozenset({"delivery_report_sms", "delivery_report_mms"})
 class DeliveryReportHandler:
     """Turns a delivery-report callback into the effect to store; rejects malformed ones."""
 
-    name = "delivery-reports"
-
     async def handle(self, envelope: Envelope) -> Effect:
         if envelope.type in RECIPIENT_TYPES:
             return recipient_report(envelope.type, envelope.payload)

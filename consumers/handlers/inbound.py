@@ -29,8 +29,6 @@ def opt_change(text: str) -> OptChange | None:
 class InboundHandler:
     """Turns an MO callback into the message (and opt change) to store."""
 
-    name = "inbound"
-
     async def handle(self, envelope: Envelope) -> Effect:
         if envelope.type not in INBOUND_TYPES:
             raise Reject(f"not an inbound message: {envelope.type}")

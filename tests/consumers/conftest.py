@@ -20,10 +20,11 @@ from consumers.amqp import topology
 from consumers.cli import handler_for
 from consumers.config import WorkerKind, WorkerSettings, defaults_for
 from consumers.metrics import Metrics
+from consumers.processor import Handler
 from consumers.store import Store
 from consumers.store.postgres import PostgresStore
 from consumers.store.sqlite import SqliteStore
-from consumers.worker import Handler, Worker
+from consumers.worker import Worker
 from relay.config import Secret
 
 SettingsFactory = Callable[..., WorkerSettings]
@@ -133,6 +134,11 @@ async def running(
     finally:
         stop.set()
         await asyncio.wait_for(task, 15)
+
+
+def counts(worker: Worker, *outcomes: str) -> tuple[int, ...]:
+    """The worker's settled-message counts for `outcomes`, in that order."""
+    return tuple(worker.metrics.total(outcome) for outcome in outcomes)
 
 
 async def _started(worker: Worker, task: asyncio.Task[Any]) -> bool:

@@ -16,7 +16,7 @@ from consumers.store.sqlite import SqliteStore
 from relay.config import TopologySettings
 from relay.contract.routing import ROUTES, Flow
 from relay.edge.app import create_app
-from tests.consumers.conftest import SettingsFactory, running, wait_until
+from tests.consumers.conftest import SettingsFactory, counts, running, wait_until
 from tests.integration.conftest import relay_settings, wait_until_ready
 from tests.names import unique_topology
 from tests.payloads import BODIES
@@ -81,9 +81,9 @@ async def test_each_type_reaches_the_store_once(
     async with running(settings, sqlite_store) as worker:
         for _ in range(2):
             assert (await relay.post("/sms", data=body)).status == 200
-        await wait_until(lambda: _done(worker.tally.applied + worker.tally.duplicate, 2))
+        await wait_until(lambda: _done(sum(counts(worker, "applied", "duplicate")), 2))
     assert await stored(sqlite_store, event_type, body)
-    assert (worker.tally.applied, worker.tally.duplicate) == (1, 1)
+    assert counts(worker, "applied", "duplicate") == (1, 1)
 
 
 async def test_stop_then_start_through_the_relay(
@@ -102,7 +102,7 @@ async def test_stop_then_start_through_the_relay(
             assert (await relay.post("/sms", data=orjson.dumps(stop))).status == 200
             await wait_until(lambda: sqlite_store.is_opted_out("46700000001", "12345"))
             assert (await relay.post("/sms", data=orjson.dumps(start))).status == 200
-            await wait_until(lambda: _done(worker.tally.applied, 2))
+            await wait_until(lambda: _done(worker.metrics.total("applied"), 2))
     assert not await sqlite_store.is_opted_out("46700000001", "12345")
     changes = [e for e in logs if e["event"] == "inbound.opt_change"]
     assert [(e["opted_out"], e["sender"]) for e in changes] == [(True, "********001"),

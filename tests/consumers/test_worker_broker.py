@@ -20,8 +20,10 @@ from consumers.metrics import Metrics
 from consumers.model import Effect, Keyed
 from consumers.policy import dead_letter_names
 from consumers.store.sqlite import SqliteStore
+from consumers.worker import Worker
 from tests.consumers.conftest import (
     SettingsFactory,
+    counts,
     declare,
     publish,
     queue_depth,
@@ -37,8 +39,6 @@ TYPE = "recipient_delivery_report_sms"
 
 class FlakyHandler:
     """Asks for a retry the first `failures` times it sees each message."""
-
-    name = "flaky"
 
     def __init__(self, failures: int) -> None:
         self.failures = failures
@@ -77,7 +77,7 @@ async def test_messages_are_stored_then_acked(
     await publish(settings, [sinch_message(recipient_body(n), TYPE) for n in range(50)])
     async with running(settings, sqlite_store) as worker:
         await wait_until(lambda: _equals(delivered(sqlite_store), 50))
-    assert worker.tally.applied == 50
+    assert worker.metrics.total("applied") == 50
     assert await queue_depth(settings, settings.queue) == 0
     exposition = worker.metrics.render().decode()
     assert f'consumer_handler_seconds_count{{queue="{settings.queue}"}} 50.0' in exposition
@@ -96,7 +96,7 @@ async def test_retry_then_success(
         await publish(settings, [sinch_message(recipient_body(1), TYPE)])
         await wait_until(lambda: _equals(delivered(sqlite_store), 1))
     assert handler.attempts == [1, 2, 3]
-    assert (worker.tally.retried, worker.tally.applied, worker.tally.dead_lettered) == (2, 1, 0)
+    assert counts(worker, "retried", "applied", "dead_lettered") == (2, 1, 0)
 
 
 async def test_retries_exhausted_go_to_dlq_with_reason(
@@ -112,7 +112,7 @@ async def test_retries_exhausted_go_to_dlq_with_reason(
     assert handler.attempts == [1, 2, 3]
     assert len(found) == 1
     assert "retries exhausted after 3 attempts: downstream busy" in found[0].reason
-    assert worker.tally.dead_lettered == 1
+    assert worker.metrics.total("dead_lettered") == 1
     assert await delivered(sqlite_store) == 0
 
 
@@ -131,7 +131,7 @@ async def test_poison_goes_to_dlq_once_and_never_loops(
         await wait_until(lambda: _equals(delivered(sqlite_store), 1))
     assert len(found) == 1
     assert found[0].attempts == 1
-    assert (worker.tally.dead_lettered, worker.tally.retried, worker.tally.applied) == (1, 0, 1)
+    assert counts(worker, "dead_lettered", "retried", "applied") == (1, 0, 1)
     assert await queue_depth(settings, settings.queue) == 0
 
 
@@ -146,8 +146,8 @@ async def test_duplicate_delivery_is_applied_once(
     async with running(settings, sqlite_store) as worker:
         await wait_until(lambda: _equals(delivered(sqlite_store), 1))
         await publish(settings, copies[1:])
-        await wait_until(lambda: _equals(_tally_sum(worker), 2))
-    assert (worker.tally.applied, worker.tally.duplicate) == (1, 1)
+        await wait_until(lambda: _equals(_settled(worker), 2))
+    assert counts(worker, "applied", "duplicate") == (1, 1)
 
 
 @pytest.mark.parametrize("queue_type", ["classic", "quorum"])
@@ -160,12 +160,12 @@ async def test_stop_drains_in_flight_and_acks_what_it_stored(
     await publish(settings, [sinch_message(recipient_body(n), TYPE) for n in range(3000)])
     async with running(settings, sqlite_store) as first:
         await wait_until(lambda: _gt(first, 0))
-    assert 0 < first.tally.applied < 3000
+    assert 0 < first.metrics.total("applied") < 3000
     async with running(settings, sqlite_store) as second:
         await wait_until(lambda: _equals(_stored(sqlite_store), 3000))
-    assert second.tally.applied == 3000 - first.tally.applied
+    assert second.metrics.total("applied") == 3000 - first.metrics.total("applied")
     if queue_type == "classic":  # a quorum queue may still return a few acked messages
-        assert second.tally.duplicate == 0
+        assert second.metrics.total("duplicate") == 0
 
 
 async def _stored(store: SqliteStore) -> int:
@@ -212,7 +212,7 @@ async def test_store_failure_retries_only_the_failing_message(
     store = FailingStore(sqlite_store, "k2", failures=2)  # the batch, then k2 alone
     async with running(settings, store) as worker:
         await wait_until(lambda: _equals(delivered(sqlite_store), 5))
-    assert (worker.tally.applied, worker.tally.retried, worker.tally.dead_lettered) == (5, 1, 0)
+    assert counts(worker, "applied", "retried", "dead_lettered") == (5, 1, 0)
 
 
 async def test_http_health_and_metrics(make_settings: SettingsFactory, aiohttp_client: Any) -> None:
@@ -243,10 +243,9 @@ async def _equals(value: object, expected: object) -> bool:
     return (await value if asyncio.iscoroutine(value) else value) == expected
 
 
-async def _tally_sum(worker: object) -> int:
-    tally = worker.tally  # type: ignore[attr-defined]
-    return int(tally.applied + tally.duplicate)
+async def _settled(worker: Worker) -> int:
+    return sum(counts(worker, "applied", "duplicate"))
 
 
-async def _gt(worker: object, n: int) -> bool:
-    return bool(worker.tally.applied > n)  # type: ignore[attr-defined]
+async def _gt(worker: Worker, n: int) -> bool:
+    return worker.metrics.total("applied") > n
