@@ -1,6 +1,6 @@
 """Instructions per request: the relay under valgrind's callgrind, a repeatable cost.
 
-Wall-clock figures on a shared 2-core machine drift by 15% between identical runs, more
+Wall-clock figures on a shared 2-core machine drift between identical runs by more
 than most single optimisations move them. callgrind counts the instructions a process
 executes (user space only, not the kernel's share), the same count for the same code
 and load whatever else the machine is doing. Two runs: the server started and stopped
@@ -27,7 +27,7 @@ from bench.broker import Names
 from bench.payloads import sample
 
 _TOTALS = re.compile(rb"^(?:summary|totals): (\d+)", re.MULTILINE)
-_START_PATIENCE = 300.0  # Python under callgrind starts ~50x slower
+_START_PATIENCE = 300.0  # Python under callgrind starts many times slower
 _REQUESTS_PER_SECOND = 100  # a floor for the relay under callgrind, for wrk's duration
 
 

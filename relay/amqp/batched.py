@@ -1,8 +1,8 @@
 """Publishes of one event-loop tick, framed together and written to the broker at once.
 
 aiormq's `basic_publish` takes a lock, a timeout scope, a countdown and a write-queue
-slot per message, and every message becomes its own socket write. Under load that was
-a quarter of the relay's CPU (py-spy). Here each publish only registers its confirm
+slot per message, and every message becomes its own socket write: under load, a large
+share of the relay's CPU (docs/performance.md). Here each publish only registers its confirm
 future, in delivery-tag order, and the first publish of a tick schedules one flush that
 frames every pending message into one write.
 

@@ -2,7 +2,7 @@
 
 pamqp encodes a content header by walking all fourteen properties through a generic,
 type-dispatching encoder, and the relay first had to build pamqp's `Basic.Properties`
-for it: together about a sixth of a request's instructions (callgrind). The relay
+for it: a noticeable share of a request's instructions (docs/performance.md). The relay
 sets the same few properties on every message (`relay.callback.envelope.Outgoing`): constant
 content type, delivery mode and app id; ids, a timestamp, a type and a header table of
 strings and booleans. Those are encoded here in wire order, straight through. Anything

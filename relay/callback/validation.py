@@ -2,7 +2,7 @@
 
 The body is parsed once. It must be a JSON object with a string `type`, or it is a
 `BadRequest`. Known types are checked only for required fields and their JSON kind
-(shared/SINCH.md, section 1): never enum values, number formats or extra fields. A
+(docs/sinch.md, section 1): never enum values, number formats or extra fields. A
 known type that fails, or an unknown type, is still relayed, to the unrouted exchange,
 with the reason: Sinch adds types, and answering 4xx would lose the callback for good.
 """
@@ -103,7 +103,7 @@ def _statuses_reason(statuses: list[Any]) -> str | None:
 
 
 def dedup_key(type_: str, doc: Mapping[str, Any], body: bytes, reason: str | None) -> str:
-    """A hex key equal for every retry of the same callback (SINCH.md, section 2).
+    """A hex key equal for every retry of the same callback (docs/sinch.md, section 2).
 
     Hashed rather than joined, so that keys carry no phone numbers into headers or logs.
     """

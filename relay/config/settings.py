@@ -132,7 +132,7 @@ def _range(low: float, high: float) -> dict[str, float]:
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class SecuritySettings:
-    """Edge security, all off by default; README.md ("Securing the edge") says how to turn each on.
+    """Edge security, all off by default; docs/security.md says how to turn each on.
 
     Route lists name callback paths (`/sms`, `/sms/delivery-report`, `/sms/incoming`).
     Secret lists take several values at once (rotation); each `<name>_file` names a file

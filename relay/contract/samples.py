@@ -1,6 +1,6 @@
 """Realistic Sinch callback bodies, one generator per known type, for simulators and tests.
 
-Field values follow Sinch's documentation (shared/SINCH.md, section 1): 26-character
+Field values follow Sinch's documentation (docs/sinch.md, section 1): 26-character
 ULID-style ids, MSISDNs mostly without `+`, ISO-8601 timestamps with milliseconds,
 Title-case statuses with their codes. Every call draws fresh ids from the `random.Random`
 it is given, so a seeded generator repeats and distinct bodies never collapse as duplicates.

@@ -52,12 +52,12 @@ async def serve(settings: Settings, host: str, port: int) -> None:
 def _settle_heap() -> None:
     """Keep the cyclic garbage collector off the request path's back.
 
-    Start-up leaves ~50k long-lived objects (aiohttp, aio-pika, prometheus, config);
+    Start-up leaves many long-lived objects (aiohttp, aio-pika, prometheus, config);
     the collector kept re-scanning them, and at the default gen-0 threshold of 700
-    allocations it ran every few requests. Under the benchmark that was ~13% of the
-    relay's CPU and most of its p99 (GC pauses). Frozen start-up objects are never
-    scanned again; a 10,000-allocation threshold still collects request garbage
-    cycles, just in larger, rarer batches (RSS stays flat over a 60 s run).
+    allocations it ran every few requests: a real share of the relay's CPU and most of
+    its p99 (GC pauses; figures in docs/performance.md). Frozen start-up objects are
+    never scanned again; a 10,000-allocation threshold still collects request garbage
+    cycles, just in larger, rarer batches (RSS stays flat).
     """
     gc.collect()
     gc.freeze()

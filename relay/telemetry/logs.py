@@ -40,8 +40,9 @@ def mask_phone_numbers(
 class UtcTimestamper:
     """`timestamp` as ISO 8601 UTC with microseconds, e.g. 2025-01-13T09:37:57.205123Z.
 
-    The same text as structlog's TimeStamper(fmt="iso", utc=True) at a third of its
-    cost: the date and time of day are formatted once per second, not once per line.
+    The same text as structlog's TimeStamper(fmt="iso", utc=True), cheaper (see
+    docs/performance.md): the date and time of day are formatted once per second, not once
+    per line.
     """
 
     def __init__(self) -> None:
@@ -75,8 +76,8 @@ def request_line(fields: dict[str, Any]) -> None:
 
     Once `configure` set up JSON lines at level info or lower, the line is rendered
     here: the same keys, timestamp format and phone masking as structlog's chain, at
-    a quarter of its cost (structlog's bound-logger and processor chain was ~8% of a
-    request's CPU under the benchmark). Anywhere else (console output, tests that
+    a fraction of its cost (structlog's bound-logger and processor chain showed up in
+    the request's profile; docs/performance.md). Anywhere else (console output, tests that
     capture structlog events, no configuration) the line goes through structlog.
     """
     writer = _RequestLines.writer
@@ -151,7 +152,7 @@ class TickFlushedWriter:
 
     The stream is not trusted to buffer: with PYTHONUNBUFFERED=1 (the Docker image sets
     it) `sys.stdout.buffer` writes through, and a write per line was one syscall per
-    request: 7 us of a 167 us request under the benchmark. Lines of one event-loop
+    request (its cost: docs/performance.md). Lines of one event-loop
     iteration are joined and written once, from a call_soon callback, so none waits
     longer than the current tick; outside a running loop, and at exit, lines are
     written at once.

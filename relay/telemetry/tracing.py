@@ -143,8 +143,8 @@ def otel_available() -> bool:
 def otel_configured() -> bool:
     """True when OpenTelemetry is installed *and* an SDK tracer provider is set.
 
-    A no-op OpenTelemetry span still costs ~10% of a request's CPU (measured with
-    py-spy under the benchmark), so without a provider the plain W3C tracer is used.
+    A no-op OpenTelemetry span still costs a visible share of a request's CPU (see
+    docs/performance.md), so without a provider the plain W3C tracer is used.
     """
     if not otel_available():
         return False

@@ -35,7 +35,7 @@ async def test_cluster_node_killed_relay_fails_over_and_loses_nothing(
     relay = relays({"RELAY_AMQP_URLS": urls, **names.env()})
     await relay.start()
     # RabbitMQ 3.10: a channel whose first publish to a quorum queue races that queue's
-    # leader election is nacked for about 30 s (README.md, "What the runs showed"); hence
+    # leader election is nacked for about 30 s (docs/faults.md, "What the runs showed"); hence
     # the long bound.
     scenario = Scenario("7. cluster: relay's node SIGKILLed", relay.url, names, recover_within=60)
 

@@ -15,7 +15,7 @@ from relay.edge.app import create_app
 from relay.edge.auth.signature import signature
 from tests.support.fakes import FakePublisher
 
-# Sinch's published known-answer vector (shared/SINCH.md, section 3).
+# Sinch's published known-answer vector (docs/sinch.md, section 3).
 VECTOR_SECRET = "SMSWebhooksSecret"
 VECTOR_NONCE = "01JHFFHWYY7HSS4FWTMDTQEK8V"
 VECTOR_TIMESTAMP = "1736760161"
