@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from typing import Any
 
-Doc = Mapping[str, Any]
+Doc = dict[str, Any]
 
 
 def of_kind(docs: list[Doc], kind: str) -> list[Doc]:

@@ -13,9 +13,36 @@ _RANGE = re.compile(r"\[[^\]]*\]")
 _IDENT = re.compile(r"(?<![\w.$@])([a-zA-Z_:][\w:]*)(\s*\()?")
 KEYWORDS = frozenset({"and", "or", "unless", "bool", "offset", "inf", "nan"})
 FUNCTIONS = frozenset(
-    "sum avg min max count topk bottomk quantile stddev rate irate increase delta deriv "
-    "histogram_quantile abs absent absent_over_time clamp_min clamp_max max_over_time "
-    "min_over_time avg_over_time sum_over_time vector scalar time label_replace".split()
+    [
+        "sum",
+        "avg",
+        "min",
+        "max",
+        "count",
+        "topk",
+        "bottomk",
+        "quantile",
+        "stddev",
+        "rate",
+        "irate",
+        "increase",
+        "delta",
+        "deriv",
+        "histogram_quantile",
+        "abs",
+        "absent",
+        "absent_over_time",
+        "clamp_min",
+        "clamp_max",
+        "max_over_time",
+        "min_over_time",
+        "avg_over_time",
+        "sum_over_time",
+        "vector",
+        "scalar",
+        "time",
+        "label_replace",
+    ]
 )
 
 

@@ -116,7 +116,9 @@ def test_keda_scales_it_on_its_own_queue(overlay: list[Doc], kind: WorkerKind) -
     """A ScaledObject targets this Deployment, on the depth of the queue it consumes."""
     scaler = _scaler(overlay, kind)
     assert scaler["apiVersion"] == "keda.sh/v1alpha1"
-    assert scaler["spec"]["scaleTargetRef"]["name"] == _deployment(overlay, kind)["metadata"]["name"]
+    assert (
+        scaler["spec"]["scaleTargetRef"]["name"] == _deployment(overlay, kind)["metadata"]["name"]
+    )
     assert "replicas" not in _deployment(overlay, kind)["spec"]
     [trigger] = scaler["spec"]["triggers"]
     assert trigger["type"] == "rabbitmq"

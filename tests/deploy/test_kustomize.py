@@ -47,4 +47,4 @@ def test_built_in_kinds_validate_against_the_schemas(
     """Strict schema validation (no unknown fields) of each built-in document."""
     for doc in base + overlay:
         if _group(doc) in BUILT_IN_GROUPS:
-            kubernetes_validate.validate(dict(doc), version, strict=True)
+            kubernetes_validate.validate(doc, version, strict=True)

@@ -1,4 +1,4 @@
-"""NetworkPolicies: each workload is isolated, reachable on its port, and reaches only its services."""
+"""NetworkPolicies: each workload isolated, reachable on its port, reaching only its services."""
 
 from __future__ import annotations
 
@@ -22,7 +22,9 @@ def _deployment(docs: list[Doc], name: str) -> Doc:
 
 def _policy(docs: list[Doc], deployment: Doc) -> Doc:
     labels = deployment["spec"]["template"]["metadata"]["labels"]
-    policies = [p for p in of_kind(docs, "NetworkPolicy") if selects(p["spec"]["podSelector"], labels)]
+    policies = [
+        p for p in of_kind(docs, "NetworkPolicy") if selects(p["spec"]["podSelector"], labels)
+    ]
     assert len(policies) == 1, deployment["metadata"]["name"]
     return policies[0]
 
@@ -45,7 +47,9 @@ def test_each_workload_is_isolated_both_ways(overlay: list[Doc], name: str) -> N
 def test_ingress_is_only_the_container_port(overlay: list[Doc], name: str) -> None:
     """Ingress admits the named port the workload serves on (probes, scrapes, callbacks)."""
     deployment = _deployment(overlay, name)
-    ports = {p["port"] for rule in _policy(overlay, deployment)["spec"]["ingress"] for p in rule["ports"]}
+    ports = {
+        p["port"] for rule in _policy(overlay, deployment)["spec"]["ingress"] for p in rule["ports"]
+    }
     assert ports == {"http"}
     assert "http" in port_numbers(deployment)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -34,7 +35,7 @@ def run(tool: str, *args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[
     )
 
 
-def kustomize(directory: Path) -> list[dict[str, object]]:
+def kustomize(directory: Path) -> list[dict[str, Any]]:
     """The documents `kubectl kustomize DIRECTORY` builds; fails on a build error."""
     result = run("kubectl", "kustomize", str(directory))
     assert result.returncode == 0, result.stderr
