@@ -62,8 +62,7 @@ def consumer_env(amqp_url: str, port: int) -> dict[str, str]:
         "CONSUMER_EXCHANGE": f"{tag}.exchange",
         "CONSUMER_UNROUTED_EXCHANGE": f"{tag}.unrouted",
         "CONSUMER_RETRY_DELAYS": "1",
-        # uid 10001 cannot write the WORKDIR (/app), where the default sqlite file would go.
-        "CONSUMER_STORE_URL": "sqlite:////tmp/consumer.sqlite3",
+        # No CONSUMER_STORE_URL: the image's default store must work for its own user.
         "CONSUMER_HTTP_HOST": "127.0.0.1",
         "CONSUMER_HTTP_PORT": str(port),
         "HEALTHCHECK_URL": f"http://127.0.0.1:{port}/healthz",
