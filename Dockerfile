@@ -23,8 +23,13 @@ ENV PATH=/opt/venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     RELAY_LOGGING_FORMAT=json \
     HEALTHCHECK_URL=http://127.0.0.1:8080/healthz
+# The consumers' default store is a SQLite file in the working directory, which the relay
+# user cannot write (/app is root's): give it a directory of its own (mount a volume there
+# to keep the data; the compose stack uses PostgreSQL instead).
 RUN groupadd --system --gid 10001 relay \
-    && useradd --system --uid 10001 --gid relay --no-create-home --shell /usr/sbin/nologin relay
+    && useradd --system --uid 10001 --gid relay --no-create-home --shell /usr/sbin/nologin relay \
+    && install -d -o relay -g relay /var/lib/sinch-consumers
+ENV CONSUMER_STORE_URL=sqlite:////var/lib/sinch-consumers/consumers.sqlite3
 WORKDIR /app
 COPY --from=build /opt/venv /opt/venv
 COPY config ./config
