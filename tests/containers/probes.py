@@ -13,7 +13,7 @@ from collections.abc import Iterator, Sequence
 
 import aio_pika
 
-from consumers import topology as consumer_topology
+from consumers.amqp import topology as consumer_topology
 from consumers.config import WorkerKind, load_settings
 from tests.containers import podman
 

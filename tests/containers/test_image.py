@@ -21,9 +21,9 @@ import aiohttp
 import pytest
 import yaml
 
-from relay import samples
 from relay.config import TopologySettings
-from relay.routing import CHANNEL_PATHS, Channel
+from relay.contract import samples
+from relay.contract.routing import FLOW_PATHS, Flow
 from tests.containers import checks, podman, probes
 from tests.containers.conftest import REPORT
 from tests.names import unique_topology
@@ -134,7 +134,7 @@ async def test_a_callback_lands_in_a_bound_queue(
         async with (
             aiohttp.ClientSession() as session,
             session.post(
-                relay.base + CHANNEL_PATHS[Channel.DELIVERY_REPORTS],
+                relay.base + FLOW_PATHS[Flow.DELIVERY_REPORTS],
                 data=body,
                 headers={"Content-Type": "application/json"},
             ) as response,

@@ -21,9 +21,9 @@ from tests.deploy.manifests import (
     selects,
 )
 from tests.deploy.tools import image_user
-from tests.fakes import FakePublisher
 from tests.ship import dockerfile
 from tests.ship.dockerfile import ROOT
+from tests.support.fakes import FakePublisher
 
 DOCKERFILE = (ROOT / "Dockerfile").read_text(encoding="utf-8")
 
