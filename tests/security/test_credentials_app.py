@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+from relay.edge.auth import CALLBACK_PATHS
 from relay.edge.auth.basic import basic_header
 from relay.edge.auth.oauth import TokenIssuer
 from tests.security.conftest import MO_TEXT, FixedClock, RelayFactory, secrets
 
 ROUTE = "/sms/incoming"
-BASIC = {"basic_routes": (ROUTE,), "basic_credentials": secrets("sinch:new-pw", "sinch:old-pw")}
+BASIC = {"basic_routes": CALLBACK_PATHS, "basic_credentials": secrets("sinch:new-pw", "sinch:old-pw")}
 OAUTH = {
-    "oauth_routes": (ROUTE,),
+    "oauth_routes": CALLBACK_PATHS,
     "oauth_clients": secrets("sinch-client:s3cret"),
     "oauth_token_keys": secrets("signing-key-2", "signing-key-1"),
 }
@@ -113,7 +114,7 @@ def test_token_accepted_within_grace_after_expiry() -> None:
 
 async def test_basic_or_bearer_on_one_route(relay: RelayFactory) -> None:
     """A route with both Basic and OAuth configured accepts either scheme."""
-    client, publisher = await relay(**BASIC, **{**OAUTH, "oauth_routes": (ROUTE,)})
+    client, publisher = await relay(**BASIC, **{**OAUTH, "oauth_routes": CALLBACK_PATHS})
     token = TokenIssuer(secrets("signing-key-2"), 900, 0, FixedClock(4e9)).issue()
     for value in (basic_header("sinch", "new-pw"), f"Bearer {token}"):
         headers = {"Authorization": value}

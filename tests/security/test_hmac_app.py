@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 
+from relay.edge.auth import CALLBACK_PATHS
 from relay.errors import Unavailable
 from tests.fakes import headers_of
 from tests.security.conftest import (
@@ -20,7 +21,7 @@ from tests.security.conftest import (
 )
 
 ROUTE = "/sms/incoming"
-HMAC = {"hmac_routes": ("/sms", ROUTE), "hmac_secrets": secrets("current", "previous")}
+HMAC = {"hmac_routes": CALLBACK_PATHS, "hmac_secrets": secrets("current", "previous")}
 
 
 async def test_signed_callback_is_published(relay: RelayFactory) -> None:
@@ -53,12 +54,12 @@ async def test_forged_or_unsigned_callback_is_401_and_not_published(relay: Relay
     assert 'reason="missing_signature"' in metrics
 
 
-async def test_unconfigured_route_needs_no_signature(relay: RelayFactory) -> None:
-    """HMAC is per route: the delivery-report URL here stays open."""
+async def test_every_callback_path_needs_a_signature(relay: RelayFactory) -> None:
+    """No callback path is left open next to signed ones: any type may arrive on any."""
     client, publisher = await relay(**HMAC)
-    response = await client.post("/sms/delivery-report", data=VECTOR_BODY)
-    assert response.status == 200
-    assert len(publisher.published) == 1
+    for path in CALLBACK_PATHS:
+        assert (await client.post(path, data=VECTOR_BODY)).status == 401
+    assert publisher.published == []
 
 
 async def test_replay_within_window_is_answered_200_but_not_republished(
@@ -118,7 +119,7 @@ async def test_duplicate_while_first_is_publishing_gets_429(relay: RelayFactory)
 
 async def test_stale_genuine_callback_is_quarantined_to_unrouted(relay: RelayFactory) -> None:
     """Sinch's 2025 vector is genuine but stale: relayed to the unrouted exchange, not lost."""
-    client, publisher = await relay(hmac_routes=("/sms",), hmac_secrets=secrets(VECTOR_SECRET))
+    client, publisher = await relay(hmac_routes=CALLBACK_PATHS, hmac_secrets=secrets(VECTOR_SECRET))
     headers = {
         "x-sinch-webhook-signature": VECTOR_SIGNATURE,
         "x-sinch-webhook-signature-nonce": VECTOR_NONCE,

@@ -129,6 +129,21 @@ def _check(s: SecuritySettings) -> None:
     ):
         if any(":" not in p.reveal() for p in pairs):
             raise ConfigError(f"security.{key}: every entry must be 'name:secret'")
+    _check_coverage(s)
+
+
+def _check_coverage(s: SecuritySettings) -> None:
+    """Every callback path carries every type (routing follows `type`, not the URL), so
+    credentials on one path and none on another would let a forged callback in by the
+    other: a forged `STOP` on an open `/sms` becomes an opt-out."""
+    guarded = set(s.hmac_routes) | set(s.basic_routes) | set(s.oauth_routes)
+    open_paths = [p for p in CALLBACK_PATHS if p not in guarded]
+    if guarded and open_paths:
+        raise ConfigError(
+            f"security: route(s) {open_paths} left open while {sorted(guarded)} require "
+            "credentials; every callback path accepts every type, so add them to "
+            "hmac_routes, basic_routes or oauth_routes"
+        )
 
 
 def _need(routes: tuple[str, ...], secrets: tuple[Secret, ...], key: str) -> None:
