@@ -8,7 +8,10 @@ from relay.edge.auth.oauth import TokenIssuer
 from tests.security.conftest import MO_TEXT, FixedClock, RelayFactory, secrets
 
 ROUTE = "/sms/incoming"
-BASIC = {"basic_routes": CALLBACK_PATHS, "basic_credentials": secrets("sinch:new-pw", "sinch:old-pw")}
+BASIC = {
+    "basic_routes": CALLBACK_PATHS,
+    "basic_credentials": secrets("sinch:new-pw", "sinch:old-pw"),
+}
 OAUTH = {
     "oauth_routes": CALLBACK_PATHS,
     "oauth_clients": secrets("sinch-client:s3cret"),
