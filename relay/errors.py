@@ -25,6 +25,15 @@ class BadRequest(RelayError):
     status, code = 400, "bad_request"
 
 
+class Unencodable(RelayError):
+    """The relay built a message it cannot encode: its own bug, never a broker condition.
+
+    500, so Sinch still retries, and the alert says "relay bug", not "broker down".
+    """
+
+    code = "message_unencodable"
+
+
 class Unavailable(RelayError):
     """The broker cannot take the message now (down, closed channel, nack, no confirm)."""
 
