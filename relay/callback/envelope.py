@@ -106,9 +106,9 @@ def _headers(event: Event, received: Received, forward: tuple[str, ...]) -> Fiel
     for name, value in (received.trace or continue_trace(received.headers)).headers().items():
         headers[name] = encodable(value)
     for name in forward:  # lower-case, credential-free: HttpSettings checked it once
-        value = received.headers.get(name)
-        if value is not None:
-            headers[message.FORWARDED_PREFIX + name] = encodable(value)
+        given = received.headers.get(name)
+        if given is not None:
+            headers[message.FORWARDED_PREFIX + name] = encodable(given)
     return headers
 
 

@@ -14,8 +14,7 @@ from relay.edge.auth import CALLBACK_PATHS, Authenticator
 from tests.security.conftest import secrets
 
 FLOW_ONLY = ("/sms/delivery-report", "/sms/incoming")  # the README's old examples
-BASIC = {"basic_credentials": secrets("sinch:pw")}
-OAUTH = {"oauth_clients": secrets("c:s"), "oauth_token_keys": secrets("k")}
+PAIRS = secrets("sinch:pw")
 
 
 def _counter() -> Counter:
@@ -25,8 +24,10 @@ def _counter() -> Counter:
 @pytest.mark.parametrize(
     "settings",
     [
-        SecuritySettings(basic_routes=FLOW_ONLY, **BASIC),
-        SecuritySettings(oauth_routes=FLOW_ONLY, **OAUTH),
+        SecuritySettings(basic_routes=FLOW_ONLY, basic_credentials=PAIRS),
+        SecuritySettings(
+            oauth_routes=FLOW_ONLY, oauth_clients=PAIRS, oauth_token_keys=secrets("k")
+        ),
         SecuritySettings(hmac_routes=("/sms/incoming",), hmac_secrets=secrets("s")),
     ],
 )
@@ -39,6 +40,9 @@ def test_open_catch_all_next_to_guarded_routes_stops_start_up(settings: Security
 def test_every_path_guarded_by_some_mechanism_starts() -> None:
     """HMAC on all paths plus Basic on one: nothing is open, so it starts."""
     settings = SecuritySettings(
-        hmac_routes=CALLBACK_PATHS, hmac_secrets=secrets("s"), basic_routes=("/sms",), **BASIC
+        hmac_routes=CALLBACK_PATHS,
+        hmac_secrets=secrets("s"),
+        basic_routes=("/sms",),
+        basic_credentials=PAIRS,
     )
     Authenticator(settings, _counter(), 1024)
