@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from relay.edge.auth import CALLBACK_PATHS
+import pytest
+from prometheus_client import CollectorRegistry, Counter
+
+from relay.config import ConfigError, SecuritySettings
+from relay.edge.auth import CALLBACK_PATHS, Authenticator
 from relay.edge.auth.basic import basic_header
 from relay.edge.auth.oauth import TokenIssuer
 from tests.security.conftest import MO_TEXT, FixedClock, RelayFactory, secrets
@@ -123,3 +127,24 @@ async def test_basic_or_bearer_on_one_route(relay: RelayFactory) -> None:
         headers = {"Authorization": value}
         assert (await client.post(ROUTE, data=MO_TEXT, headers=headers)).status == 200
     assert len(publisher.published) == 2
+
+
+async def test_a_long_configured_basic_password_is_accepted(relay: RelayFactory) -> None:
+    """A 2,000-character password (a generated secret) works on every request."""
+    password = "p" * 2000
+    client, publisher = await relay(
+        basic_routes=CALLBACK_PATHS, basic_credentials=secrets(f"sinch:{password}")
+    )
+    headers = {"Authorization": basic_header("sinch", password)}
+    assert (await client.post(ROUTE, data=MO_TEXT, headers=headers)).status == 200
+    assert len(publisher.published) == 1
+
+
+def test_a_basic_password_too_long_for_any_request_stops_start_up() -> None:
+    """One that could never arrive within max_header_bytes is refused when configured."""
+    settings = SecuritySettings(
+        basic_routes=CALLBACK_PATHS, basic_credentials=secrets("sinch:" + "p" * 9000)
+    )
+    counter = Counter("f", "f", ["route", "reason"], registry=CollectorRegistry())
+    with pytest.raises(ConfigError, match="max_header_bytes"):
+        Authenticator(settings, counter, 1024)

@@ -9,7 +9,7 @@ from prometheus_client import Counter
 
 from relay.config import ConfigError, Secret, SecuritySettings
 from relay.contract.routing import CATCH_ALL_PATH, FLOW_PATHS, Flow
-from relay.edge.auth.basic import CredentialSet
+from relay.edge.auth.basic import CredentialSet, fits_header
 from relay.edge.auth.clock import Clock, SystemClock
 from relay.edge.auth.guard import RoutePolicy, guarded, source_gate
 from relay.edge.auth.network import networks
@@ -129,6 +129,12 @@ def _check(s: SecuritySettings) -> None:
     ):
         if any(":" not in p.reveal() for p in pairs):
             raise ConfigError(f"security.{key}: every entry must be 'name:secret'")
+        if not all(fits_header(p.reveal(), s.max_header_bytes) for p in pairs):
+            raise ConfigError(
+                f"security.{key}: an entry is too long to arrive as an Authorization header "
+                f"within security.max_header_bytes ({s.max_header_bytes}); shorten it or "
+                "raise the limit"
+            )
     _check_coverage(s)
 
 
