@@ -92,3 +92,18 @@ class SlowBody(RelayError):
     """The body did not arrive in time: 503, so a genuine sender retries it later."""
 
     status, code, retry_after = 503, "body_timeout", True
+
+
+class BodiesOverBudget(RelayError):
+    """Request bodies already hold `security.max_held_body_bytes`: retry shortly."""
+
+    status, code, retry_after = 503, "too_many_bodies", True
+
+
+class ClientGone(RelayError):
+    """The client disconnected mid-body: nobody hears the answer, and it is no relay bug.
+
+    499 (nginx's "client closed request") only in the log line and metrics.
+    """
+
+    status, code = 499, "client_disconnected"

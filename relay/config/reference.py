@@ -65,7 +65,10 @@ DESCRIPTIONS: Mapping[str, str] = {
     "security.max_body_bytes_delivery_reports": "Body limit on the delivery-report path "
     "(0: `http.max_body_bytes`).",
     "security.max_body_bytes_inbound": "Body limit on the inbound path (0: `http.max_body_bytes`).",
-    "security.body_timeout_seconds": "Time allowed to receive a body (0: no limit).",
+    "security.body_timeout_seconds": "Time allowed to receive a body (0: no limit); "
+    "over it: 503 with `Retry-After`.",
+    "security.max_held_body_bytes": "Total bytes of request bodies held at once (a chunked "
+    "body counts as its route's limit); over it: 503 with `Retry-After`.",
     "security.idle_timeout_seconds": "Keep-alive idle timeout.",
     "security.max_header_count": "Most request headers accepted.",
     "security.max_header_bytes": "Longest request header accepted.",

@@ -158,7 +158,10 @@ class SecuritySettings:
     trusted_proxies: tuple[str, ...] = ()
     max_body_bytes_delivery_reports: int = dataclasses.field(default=0, metadata=_min(0))
     max_body_bytes_inbound: int = dataclasses.field(default=0, metadata=_min(0))
-    body_timeout_seconds: float = dataclasses.field(default=0.0, metadata=_min(0))
+    # Finite by default: a stalled body must not hold its connection and buffer forever.
+    body_timeout_seconds: float = dataclasses.field(default=15.0, metadata=_min(0))
+    # All request bodies held at once (declared size, or the route's limit if chunked).
+    max_held_body_bytes: int = dataclasses.field(default=64 * 1024 * 1024, metadata=_min(1024))
     idle_timeout_seconds: float = dataclasses.field(default=75.0, metadata=_min(0.1))
     max_header_count: int = dataclasses.field(default=64, metadata=_min(8))
     max_header_bytes: int = dataclasses.field(default=8190, metadata=_min(256))

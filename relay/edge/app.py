@@ -12,8 +12,10 @@ from relay.config import Settings
 from relay.contract.routing import CATCH_ALL_PATH, FLOW_PATHS
 from relay.edge import health, middleware
 from relay.edge.auth import Authenticator
+from relay.edge.body import BodyBudget
 from relay.edge.handlers import callback_handler
 from relay.edge.keys import (
+    BODY_BUDGET,
     IDS,
     LIFECYCLE,
     METRICS,
@@ -39,6 +41,7 @@ def create_app(settings: Settings, publisher: Publisher | None = None) -> web.Ap
     app[METRICS] = metrics
     app[LIFECYCLE] = Lifecycle()
     app[IDS] = IdSource()
+    app[BODY_BUDGET] = BodyBudget(settings.security.max_held_body_bytes, auth.client_max_size)
     app[TRACER] = create_tracer()
     if publisher is None:
         app.cleanup_ctx.append(_amqp_publisher)

@@ -14,6 +14,7 @@ from aiohttp import web
 from relay.callback import envelope
 from relay.callback.validation import Event, classify
 from relay.contract.routing import Flow
+from relay.edge.body import read_body
 from relay.edge.keys import (
     IDS,
     LIFECYCLE,
@@ -44,7 +45,7 @@ def callback_handler(path_flow: Flow | None, unrouted_reason: str | None = None)
         app = request.app  # a property lookup each time: read it once
         if app[LIFECYCLE].draining:
             raise ShuttingDown("relay is shutting down")
-        body = await request.read()
+        body = await read_body(request, 0)  # the guard, if any, read it within its time
         event = classify(body)
         if unrouted_reason is not None:
             event = event._replace(unrouted_reason=unrouted_reason)

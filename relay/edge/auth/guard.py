@@ -7,7 +7,6 @@ A route with nothing configured gets no guard at all: its handler runs bare.
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 from collections.abc import Callable
 
@@ -19,9 +18,10 @@ from relay.edge.auth.network import Network, client_address, within
 from relay.edge.auth.oauth import TokenIssuer, bearer_token
 from relay.edge.auth.replay import Claim, ReplayCache
 from relay.edge.auth.signature import SignatureVerifier, Verified
+from relay.edge.body import read_body
 from relay.edge.handlers import ACCEPTED, Handler
 from relay.edge.keys import LOG_FIELDS
-from relay.errors import Forbidden, ReplayInFlight, SlowBody, Unauthorized
+from relay.errors import Forbidden, ReplayInFlight, Unauthorized
 
 _REFUSALS = (Unauthorized, Forbidden, ReplayInFlight)
 
@@ -128,12 +128,7 @@ class _Guard:
         raise Unauthorized(reason, challenge)
 
     async def _read(self, request: web.Request) -> bytes:
-        timeout = self.policy.body_timeout
-        try:
-            async with asyncio.timeout(timeout or None):
-                body = await request.read()
-        except TimeoutError:
-            raise SlowBody("body_timeout") from None
+        body = await read_body(request, self.policy.body_timeout)
         limit = self.policy.max_body
         if limit is not None and len(body) > limit:
             raise web.HTTPRequestEntityTooLarge(limit, len(body))
