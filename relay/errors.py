@@ -107,3 +107,13 @@ class ClientGone(RelayError):
     """
 
     status, code = 499, "client_disconnected"
+
+
+class EncodedBody(RelayError):
+    """A `Content-Encoding` other than identity: Sinch documents no compressed callbacks.
+
+    Refused before a byte is read or decoded, so the published body is always the bytes
+    on the wire that HMAC was checked over, and no decompression bomb is ever expanded.
+    """
+
+    status, code = 415, "content_encoding_not_accepted"

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 
 from aiohttp import web
 
-from relay.errors import BodiesOverBudget, ClientGone, SlowBody
+from relay.errors import BodiesOverBudget, ClientGone, EncodedBody, SlowBody
 
 
 class BodyBudget:
@@ -44,6 +44,13 @@ class BodyBudget:
             yield
         finally:
             self.held -= size
+
+
+def refuse_encoded(request: web.BaseRequest) -> None:
+    """`EncodedBody` unless the body is sent as is (no `Content-Encoding`, or identity)."""
+    encoding = request.headers.get("Content-Encoding")
+    if encoding is not None and encoding.strip().lower() not in ("", "identity"):
+        raise EncodedBody("content_encoding")
 
 
 async def read_body(request: web.Request, seconds: float) -> bytes:

@@ -11,6 +11,7 @@ import structlog
 from aiohttp import web
 
 from relay.contract.routing import ROUTES
+from relay.edge.body import refuse_encoded
 from relay.edge.handlers import Handler
 from relay.edge.keys import BODY_BUDGET, IDS, LOG_FIELDS, METRICS, REQUEST_ID, SETTINGS
 from relay.errors import ClientGone, RelayError, Unauthorized
@@ -53,6 +54,7 @@ async def _answer(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Map `RelayError`s to their status; anything unexpected to 500 (Sinch retries it)."""
     budget = request.app[BODY_BUDGET]
     try:
+        refuse_encoded(request)
         with budget.hold(budget.size_of(request)):
             return await handler(request)
     except RelayError as exc:

@@ -73,4 +73,6 @@ def handler_args(settings: SecuritySettings) -> dict[str, Any]:
         "max_field_size": settings.max_header_bytes,
         "max_line_size": settings.max_request_line_bytes,
         "keepalive_timeout": settings.idle_timeout_seconds,
+        # Encoded bodies are refused (relay.edge.body.refuse_encoded): never inflate them.
+        "auto_decompress": False,
     }
