@@ -88,6 +88,13 @@ class ReplayInFlight(Throttled):
     code = "duplicate_in_flight"
 
 
+class ReplayMemoryFull(Throttled):
+    """No room to remember a new signed callback: refusing it for now admits no replay and
+    loses nothing (Sinch retries 429); the memory frees as windows end."""
+
+    code = "replay_memory_full"
+
+
 class SlowBody(RelayError):
     """The body did not arrive in time: 503, so a genuine sender retries it later."""
 

@@ -48,7 +48,10 @@ DESCRIPTIONS: Mapping[str, str] = {
     "security.hmac_secrets_file": "File with one HMAC secret per line, merged in.",
     "security.hmac_tolerance_seconds": "Accepted clock skew of the signature timestamp.",
     "security.hmac_stale": "A valid signature outside the window: relay it unrouted, or 401.",
-    "security.replay_cache_size": "Nonces remembered to refuse replays.",
+    "security.replay_cache_size": "Signed callbacks remembered (each until its window ends) "
+    "to refuse replays; when full, new ones get 429. Size it above peak rate x tolerance.",
+    "security.stale_memory_seconds": "How long a stale signature, once quarantined, is "
+    "answered 200 without being quarantined again.",
     "security.basic_routes": "Callback paths that require Basic auth.",
     "security.basic_credentials": "Accepted `user:password` pairs.",
     "security.basic_credentials_file": "File with one `user:password` per line, merged in.",

@@ -143,6 +143,9 @@ class SecuritySettings:
     # A valid signature outside the window: relay it to the unrouted exchange, or 401.
     hmac_stale: Literal["unrouted", "reject"] = "unrouted"
     replay_cache_size: int = dataclasses.field(default=100_000, metadata=_min(1))
+    # How long a stale signature, once quarantined, is not quarantined again: Sinch's
+    # retries span ~46 h (docs/sinch.md), so a bit longer than that.
+    stale_memory_seconds: int = dataclasses.field(default=48 * 3600, metadata=_min(1))
     basic_routes: tuple[str, ...] = ()
     basic_credentials: tuple[Secret, ...] = ()  # "user:password"
     basic_credentials_file: str = ""

@@ -139,3 +139,28 @@ async def test_stale_callback_is_401_when_policy_is_reject(relay: RelayFactory) 
     headers = signed("current", MO_TEXT, "old", at=time.time() - 301)
     assert (await client.post(ROUTE, data=MO_TEXT, headers=headers)).status == 401
     assert publisher.published == []
+
+
+async def test_a_replayed_stale_signature_is_quarantined_only_once(relay: RelayFactory) -> None:
+    """Replaying one captured stale signature cannot grow the unrouted queue."""
+    client, publisher = await relay(**HMAC)
+    headers = signed("current", MO_TEXT, "old", at=time.time() - 3600)
+    for _ in range(5):
+        assert (await client.post(ROUTE, data=MO_TEXT, headers=headers)).status == 200
+    [message] = publisher.published
+    assert headers_of(message)["x-unrouted-reason"] == "stale_signature"
+
+
+async def test_a_full_replay_memory_answers_429_and_keeps_refusing_replays(
+    relay: RelayFactory,
+) -> None:
+    """Over capacity a new signature waits (429, retried); a known one is still no replay."""
+    client, publisher = await relay(**HMAC, replay_cache_size=2)
+    first = signed("current", MO_TEXT, "n-0")
+    for nonce in ("n-0", "n-1"):
+        headers = signed("current", MO_TEXT, nonce)
+        assert (await client.post(ROUTE, data=MO_TEXT, headers=headers)).status == 200
+    full = await client.post(ROUTE, data=MO_TEXT, headers=signed("current", MO_TEXT, "n-2"))
+    assert (full.status, "Retry-After" in full.headers) == (429, True)
+    assert (await client.post(ROUTE, data=MO_TEXT, headers=first)).status == 200
+    assert len(publisher.published) == 2

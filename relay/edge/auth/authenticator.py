@@ -51,6 +51,8 @@ class Authenticator:
         self._issuer = _issuer(settings, clock)
         self._verifier = _verifier(settings, clock)
         self._replay = ReplayCache(settings.replay_cache_size, clock)
+        self._stale_replay = ReplayCache(settings.replay_cache_size, clock)
+        self._clock = clock
 
     @property
     def client_max_size(self) -> int:
@@ -77,6 +79,9 @@ class Authenticator:
             signatures=self._verifier if path in s.hmac_routes else None,
             replay=self._replay,
             reject_stale=s.hmac_stale == "reject",
+            stale_replay=self._stale_replay,
+            stale_memory=s.stale_memory_seconds,
+            clock=self._clock,
         )
 
     def add_token_route(self, router: web.UrlDispatcher) -> None:
