@@ -63,6 +63,12 @@ DESCRIPTIONS: Mapping[str, str] = {
     "security.oauth_token_path": "Path of the token endpoint Sinch calls.",
     "security.oauth_token_ttl_seconds": "Lifetime of issued tokens.",
     "security.oauth_token_grace_seconds": "Tokens still accepted this long after expiry.",
+    "security.oauth_token_failures_per_source": "Wrong client secrets one source address "
+    "may send to the token endpoint per window; then 429 with `Retry-After`.",
+    "security.oauth_token_failures_per_client": "Wrong secrets per client id per window "
+    "(from all sources); then 429 with `Retry-After`.",
+    "security.oauth_token_failure_window_seconds": "The failure window; no block lasts "
+    "longer than one window.",
     "security.allow_cidrs": "Only these client networks may call (empty: all).",
     "security.trusted_proxies": "Proxies whose `X-Forwarded-For` is believed.",
     "security.max_body_bytes_delivery_reports": "Body limit on the delivery-report path "

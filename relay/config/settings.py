@@ -157,6 +157,10 @@ class SecuritySettings:
     oauth_token_path: str = "/oauth/token"
     oauth_token_ttl_seconds: int = dataclasses.field(default=900, metadata=_range(30, 3600))
     oauth_token_grace_seconds: int = dataclasses.field(default=300, metadata=_min(0))
+    # Wrong client secrets allowed per window, then 429 until the window ends.
+    oauth_token_failures_per_source: int = dataclasses.field(default=10, metadata=_min(1))
+    oauth_token_failures_per_client: int = dataclasses.field(default=50, metadata=_min(1))
+    oauth_token_failure_window_seconds: int = dataclasses.field(default=60, metadata=_min(1))
     allow_cidrs: tuple[str, ...] = ()
     trusted_proxies: tuple[str, ...] = ()
     max_body_bytes_delivery_reports: int = dataclasses.field(default=0, metadata=_min(0))

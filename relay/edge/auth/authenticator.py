@@ -12,11 +12,12 @@ from relay.contract.routing import CATCH_ALL_PATH, FLOW_PATHS, Flow
 from relay.edge.auth.basic import CredentialSet, fits_header
 from relay.edge.auth.clock import Clock, SystemClock
 from relay.edge.auth.guard import RoutePolicy, guarded, source_gate
-from relay.edge.auth.network import networks
+from relay.edge.auth.network import client_address, networks
 from relay.edge.auth.oauth import TokenIssuer
 from relay.edge.auth.replay import ReplayCache
 from relay.edge.auth.signature import SignatureVerifier
-from relay.edge.auth.token_endpoint import token_handler
+from relay.edge.auth.throttle import FailureWindow, TokenThrottle
+from relay.edge.auth.token_endpoint import Limits, token_handler
 from relay.edge.handlers import Handler
 
 CALLBACK_PATHS = (CATCH_ALL_PATH, *FLOW_PATHS.values())
@@ -91,7 +92,23 @@ class Authenticator:
         gate = source_gate(RoutePolicy(path, self._allow, self._proxies), self._failures)
         router.add_post(
             self._settings.oauth_token_path,
-            token_handler(self._clients, self._issuer, gate, self._failures),
+            token_handler(self._clients, self._issuer, gate, self._failures, self._token_limits()),
+        )
+
+    def _token_limits(self) -> Limits:
+        s, proxies = self._settings, self._proxies
+        window = s.oauth_token_failure_window_seconds
+
+        def source(request: web.Request) -> str:
+            forwarded = request.headers.getall("X-Forwarded-For", [])
+            return str(client_address(request.remote, forwarded, proxies))
+
+        return Limits(
+            source,
+            TokenThrottle(
+                FailureWindow(s.oauth_token_failures_per_source, window, self._clock),
+                FailureWindow(s.oauth_token_failures_per_client, window, self._clock),
+            ),
         )
 
     def _max_body(self, channel: Flow | None) -> int | None:
