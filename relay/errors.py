@@ -124,3 +124,9 @@ class EncodedBody(RelayError):
     """
 
     status, code = 415, "content_encoding_not_accepted"
+
+
+class ParseBudgetSpent(RelayError):
+    """Large bodies used up their share of parsing time: retry shortly (Sinch does)."""
+
+    status, code, retry_after = 503, "large_body_budget", True

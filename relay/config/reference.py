@@ -78,6 +78,10 @@ DESCRIPTIONS: Mapping[str, str] = {
     "over it: 503 with `Retry-After`.",
     "security.max_held_body_bytes": "Total bytes of request bodies held at once (a chunked "
     "body counts as its route's limit); over it: 503 with `Retry-After`.",
+    "security.large_body_bytes": "Bodies at least this large share the parsing budget below.",
+    "security.large_body_bytes_per_second": "Bytes of large bodies parsed per second (burst: "
+    "the largest body limit); over it: 503 with `Retry-After`, so large bodies cannot "
+    "starve small callbacks of the event loop.",
     "security.idle_timeout_seconds": "Keep-alive idle timeout.",
     "security.max_header_count": "Most request headers accepted.",
     "security.max_header_bytes": "Longest request header accepted.",

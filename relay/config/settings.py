@@ -169,6 +169,11 @@ class SecuritySettings:
     body_timeout_seconds: float = dataclasses.field(default=15.0, metadata=_min(0))
     # All request bodies held at once (declared size, or the route's limit if chunked).
     max_held_body_bytes: int = dataclasses.field(default=64 * 1024 * 1024, metadata=_min(1024))
+    # Bodies this large share a parsing budget, so they cannot starve small callbacks.
+    large_body_bytes: int = dataclasses.field(default=64 * 1024, metadata=_min(1024))
+    large_body_bytes_per_second: int = dataclasses.field(
+        default=4 * 1024 * 1024, metadata=_min(1024)
+    )
     idle_timeout_seconds: float = dataclasses.field(default=75.0, metadata=_min(0.1))
     max_header_count: int = dataclasses.field(default=64, metadata=_min(8))
     max_header_bytes: int = dataclasses.field(default=8190, metadata=_min(256))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 
 from aiohttp import web
@@ -12,13 +13,14 @@ from relay.config import Settings
 from relay.contract.routing import CATCH_ALL_PATH, FLOW_PATHS
 from relay.edge import health, middleware
 from relay.edge.auth import Authenticator
-from relay.edge.body import BodyBudget
+from relay.edge.body import BodyBudget, ParseBudget
 from relay.edge.handlers import callback_handler
 from relay.edge.keys import (
     BODY_BUDGET,
     IDS,
     LIFECYCLE,
     METRICS,
+    PARSE_BUDGET,
     PUBLISHER,
     SETTINGS,
     TRACER,
@@ -42,6 +44,7 @@ def create_app(settings: Settings, publisher: Publisher | None = None) -> web.Ap
     app[LIFECYCLE] = Lifecycle()
     app[IDS] = IdSource()
     app[BODY_BUDGET] = BodyBudget(settings.security.max_held_body_bytes, auth.client_max_size)
+    app[PARSE_BUDGET] = _parse_budget(settings, auth.client_max_size)
     app[TRACER] = create_tracer()
     if publisher is None:
         app.cleanup_ctx.append(_amqp_publisher)
@@ -49,6 +52,12 @@ def create_app(settings: Settings, publisher: Publisher | None = None) -> web.Ap
         app[PUBLISHER] = publisher
     _add_routes(app, auth)
     return app
+
+
+def _parse_budget(settings: Settings, largest: int) -> ParseBudget:
+    s = settings.security
+    rate = s.large_body_bytes_per_second
+    return ParseBudget(s.large_body_bytes, rate, max(rate, largest), time.monotonic)
 
 
 def _add_routes(app: web.Application, auth: Authenticator) -> None:

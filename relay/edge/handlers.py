@@ -20,6 +20,7 @@ from relay.edge.keys import (
     LIFECYCLE,
     LOG_FIELDS,
     METRICS,
+    PARSE_BUDGET,
     PUBLISHER,
     REQUEST_ID,
     SETTINGS,
@@ -46,6 +47,7 @@ def callback_handler(path_flow: Flow | None, unrouted_reason: str | None = None)
         if app[LIFECYCLE].draining:
             raise ShuttingDown("relay is shutting down")
         body = await read_body(request, 0)  # the guard, if any, read it within its time
+        app[PARSE_BUDGET].spend(len(body))
         event = classify(body)
         if unrouted_reason is not None:
             event = event._replace(unrouted_reason=unrouted_reason)

@@ -1,0 +1,60 @@
+"""Under a flood of expensive-to-parse bodies, a genuine callback's latency stays bounded
+(a real `relay serve` process and broker; traffic only to 127.0.0.1, bounded in time)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import aiohttp
+import pytest
+
+from relay.config import TopologySettings
+from tests.integration.conftest import free_port, spawn_relay, wait_until_serving
+from tests.payloads import BODIES
+
+pytestmark = pytest.mark.integration
+
+# ~1 MiB of arrays nested 1000 deep: valid JSON, ~100 ms of orjson's CPU each.
+HOSTILE = b'{"type":"mo_text","x":[' + (b"[" * 1000 + b"]" * 1000 + b",") * 520 + b"0]}"
+ATTACKERS = 16
+SECONDS = 4.0
+
+
+async def _attack(base: str, until: float) -> None:
+    async with aiohttp.ClientSession() as http:
+        while time.monotonic() < until:
+            async with http.post(f"{base}/sms", data=HOSTILE) as response:
+                await response.read()
+
+
+async def _genuine(base: str, until: float) -> list[float]:
+    latencies = []
+    async with aiohttp.ClientSession() as http:
+        while time.monotonic() < until:
+            started = time.monotonic()
+            async with http.post(f"{base}/sms/incoming", data=BODIES["mo_text"]) as response:
+                assert response.status == 200
+            latencies.append(time.monotonic() - started)
+            await asyncio.sleep(0.05)
+    return latencies
+
+
+async def test_genuine_latency_stays_bounded_under_a_parsing_flood(
+    amqp_url: str, names: TopologySettings
+) -> None:
+    """16 connections of 1 MiB nested arrays: a small callback still answers within 0.5 s."""
+    port = free_port()
+    process = await spawn_relay(port, names, {"RELAY_AMQP_URL": amqp_url})
+    base = f"http://127.0.0.1:{port}"
+    try:
+        await wait_until_serving(base)
+        until = time.monotonic() + SECONDS
+        attackers = [asyncio.ensure_future(_attack(base, until)) for _ in range(ATTACKERS)]
+        await asyncio.sleep(0.5)
+        latencies = await _genuine(base, until)
+        await asyncio.gather(*attackers)
+        assert max(latencies) < 0.5, sorted(latencies)[-5:]
+    finally:
+        process.terminate()
+        await process.wait()
