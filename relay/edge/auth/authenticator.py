@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import structlog
 from aiohttp import web
 from prometheus_client import Counter
 
@@ -19,6 +20,8 @@ from relay.edge.auth.signature import SignatureVerifier
 from relay.edge.auth.throttle import FailureWindow, TokenThrottle
 from relay.edge.auth.token_endpoint import Limits, token_handler
 from relay.edge.handlers import Handler
+
+log = structlog.get_logger("relay.auth")
 
 CALLBACK_PATHS = (CATCH_ALL_PATH, *FLOW_PATHS.values())
 STALE_REASON = "stale_signature"
@@ -38,6 +41,7 @@ class Authenticator:
     ) -> None:
         """`max_body_bytes` (http.max_body_bytes) applies where no channel limit is set."""
         _check(settings)
+        _log_loaded(settings)
         self._limits = {
             Flow.DELIVERY_REPORTS: settings.max_body_bytes_delivery_reports or max_body_bytes,
             Flow.INBOUND: settings.max_body_bytes_inbound or max_body_bytes,
@@ -172,6 +176,18 @@ def _check_coverage(s: SecuritySettings) -> None:
             "credentials; every callback path accepts every type, so add them to "
             "hmac_routes, basic_routes or oauth_routes"
         )
+
+
+def _log_loaded(s: SecuritySettings) -> None:
+    """How many secrets each mechanism loaded (never a value), so a secret split by a comma
+    or dropped as a `#` comment shows at start-up rather than as 401s for every callback."""
+    log.info(
+        "security.secrets_loaded",
+        hmac_secrets=len(s.hmac_secrets),
+        basic_credentials=len(s.basic_credentials),
+        oauth_clients=len(s.oauth_clients),
+        oauth_token_keys=len(s.oauth_token_keys),
+    )
 
 
 def _need(routes: tuple[str, ...], secrets: tuple[Secret, ...], key: str) -> None:
