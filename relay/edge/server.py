@@ -16,9 +16,10 @@ import structlog
 from aiohttp import web
 
 from relay.config import Settings
-from relay.edge import auth
+from relay.edge import auth, client_errors
 from relay.edge.app import create_app
 from relay.edge.keys import LIFECYCLE
+from relay.edge.memory import returned_to_the_system
 
 log = structlog.get_logger("relay.server")
 
@@ -44,6 +45,7 @@ async def serve(settings: Settings, host: str, port: int, share_port: bool = Fal
         handle_signals=False,
         **auth.handler_args(settings.security),
     )
+    client_errors.install()
     stop = _stop_event()  # before listening: a signal must never find us unprepared
     await runner.setup()
     tls = auth.server_context(settings.security)
@@ -51,7 +53,8 @@ async def serve(settings: Settings, host: str, port: int, share_port: bool = Fal
     await _listen(site, runner, f"{host}:{port}")
     _settle_heap()
     log.info("relay.started", host=host, port=port, tls=tls is not None)
-    await stop.wait()
+    async with returned_to_the_system():
+        await stop.wait()
     app[LIFECYCLE].draining = True
     log.info("relay.draining", grace_seconds=settings.shutdown.grace)
     await asyncio.sleep(settings.shutdown.grace)
