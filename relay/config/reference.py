@@ -79,9 +79,9 @@ DESCRIPTIONS: Mapping[str, str] = {
     "security.max_held_body_bytes": "Total bytes of request bodies held at once (a chunked "
     "body counts as its route's limit); over it: 503 with `Retry-After`.",
     "security.large_body_bytes": "Bodies at least this large share the parsing budget below.",
-    "security.large_body_bytes_per_second": "Bytes of large bodies parsed per second (burst: "
-    "the largest body limit); over it: 503 with `Retry-After`, so large bodies cannot "
-    "starve small callbacks of the event loop.",
+    "security.large_body_parse_share": "Share of each second spent parsing large bodies "
+    "(measured); over it: 503 with `Retry-After`, so large bodies cannot starve small "
+    "callbacks of the event loop.",
     "security.idle_timeout_seconds": "Keep-alive idle timeout.",
     "security.max_header_count": "Most request headers accepted.",
     "security.max_header_bytes": "Longest request header accepted.",

@@ -171,9 +171,8 @@ class SecuritySettings:
     max_held_body_bytes: int = dataclasses.field(default=64 * 1024 * 1024, metadata=_min(1024))
     # Bodies this large share a parsing budget, so they cannot starve small callbacks.
     large_body_bytes: int = dataclasses.field(default=64 * 1024, metadata=_min(1024))
-    large_body_bytes_per_second: int = dataclasses.field(
-        default=4 * 1024 * 1024, metadata=_min(1024)
-    )
+    # Share of each second the event loop may spend parsing large bodies.
+    large_body_parse_share: float = dataclasses.field(default=0.25, metadata=_range(0.01, 1))
     idle_timeout_seconds: float = dataclasses.field(default=75.0, metadata=_min(0.1))
     max_header_count: int = dataclasses.field(default=64, metadata=_min(8))
     max_header_bytes: int = dataclasses.field(default=8190, metadata=_min(256))

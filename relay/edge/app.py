@@ -44,7 +44,9 @@ def create_app(settings: Settings, publisher: Publisher | None = None) -> web.Ap
     app[LIFECYCLE] = Lifecycle()
     app[IDS] = IdSource()
     app[BODY_BUDGET] = BodyBudget(settings.security.max_held_body_bytes, auth.client_max_size)
-    app[PARSE_BUDGET] = _parse_budget(settings, auth.client_max_size)
+    app[PARSE_BUDGET] = ParseBudget(
+        settings.security.large_body_bytes, settings.security.large_body_parse_share, time.monotonic
+    )
     app[TRACER] = create_tracer()
     if publisher is None:
         app.cleanup_ctx.append(_amqp_publisher)
@@ -52,12 +54,6 @@ def create_app(settings: Settings, publisher: Publisher | None = None) -> web.Ap
         app[PUBLISHER] = publisher
     _add_routes(app, auth)
     return app
-
-
-def _parse_budget(settings: Settings, largest: int) -> ParseBudget:
-    s = settings.security
-    rate = s.large_body_bytes_per_second
-    return ParseBudget(s.large_body_bytes, rate, max(rate, largest), time.monotonic)
 
 
 def _add_routes(app: web.Application, auth: Authenticator) -> None:

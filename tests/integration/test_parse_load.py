@@ -16,15 +16,17 @@ from tests.payloads import BODIES
 pytestmark = pytest.mark.integration
 
 # ~1 MiB of arrays nested 1000 deep: valid JSON, ~100 ms of orjson's CPU each.
-HOSTILE = b'{"type":"mo_text","x":[' + (b"[" * 1000 + b"]" * 1000 + b",") * 520 + b"0]}"
+NESTED = b'{"type":"mo_text","x":[' + (b"[" * 1000 + b"]" * 1000 + b",") * 520 + b"0]}"
+# ~1 MB "ladder" nested 250,000 deep: past orjson's depth, ~300 ms on the deep path.
+LADDER = b'{"type":"mo_text","x":' + b"[1," * 250_000 + b"1" + b"]" * 250_000 + b"}"
 ATTACKERS = 16
 SECONDS = 4.0
 
 
-async def _attack(base: str, until: float) -> None:
+async def _attack(base: str, until: float, body: bytes) -> None:
     async with aiohttp.ClientSession() as http:
         while time.monotonic() < until:
-            async with http.post(f"{base}/sms", data=HOSTILE) as response:
+            async with http.post(f"{base}/sms", data=body) as response:
                 await response.read()
 
 
@@ -40,8 +42,9 @@ async def _genuine(base: str, until: float) -> list[float]:
     return latencies
 
 
+@pytest.mark.parametrize("hostile", [NESTED, LADDER], ids=["nested", "ladder"])
 async def test_genuine_latency_stays_bounded_under_a_parsing_flood(
-    amqp_url: str, names: TopologySettings
+    amqp_url: str, names: TopologySettings, hostile: bytes
 ) -> None:
     """16 connections of 1 MiB nested arrays: a small callback still answers within 0.5 s."""
     port = free_port()
@@ -50,7 +53,7 @@ async def test_genuine_latency_stays_bounded_under_a_parsing_flood(
     try:
         await wait_until_serving(base)
         until = time.monotonic() + SECONDS
-        attackers = [asyncio.ensure_future(_attack(base, until)) for _ in range(ATTACKERS)]
+        attackers = [asyncio.ensure_future(_attack(base, until, hostile)) for _ in range(ATTACKERS)]
         await asyncio.sleep(0.5)
         latencies = await _genuine(base, until)
         await asyncio.gather(*attackers)
