@@ -61,7 +61,7 @@ class ParseBudget:
     def __init__(self, large: int, share: float, clock: Callable[[], float]) -> None:
         self._large = large
         self._share = share
-        self._burst = max(share, 0.5)  # one worst-case parse always fits
+        self._burst = share  # admitted while above 0: one parse may overdraw it
         self._clock = clock
         self._tokens = self._burst
         self._stamp = clock()
