@@ -25,6 +25,15 @@ class BadRequest(RelayError):
     status, code = 400, "bad_request"
 
 
+class Unencodable(RelayError):
+    """The relay built a message it cannot encode: its own bug, never a broker condition.
+
+    500, so Sinch still retries, and the alert says "relay bug", not "broker down".
+    """
+
+    code = "message_unencodable"
+
+
 class Unavailable(RelayError):
     """The broker cannot take the message now (down, closed channel, nack, no confirm)."""
 
@@ -79,7 +88,45 @@ class ReplayInFlight(Throttled):
     code = "duplicate_in_flight"
 
 
+class ReplayMemoryFull(Throttled):
+    """No room to remember a new signed callback: refusing it for now admits no replay and
+    loses nothing (Sinch retries 429); the memory frees as windows end."""
+
+    code = "replay_memory_full"
+
+
 class SlowBody(RelayError):
     """The body did not arrive in time: 503, so a genuine sender retries it later."""
 
     status, code, retry_after = 503, "body_timeout", True
+
+
+class BodiesOverBudget(RelayError):
+    """Request bodies already hold `security.max_held_body_bytes`: retry shortly."""
+
+    status, code, retry_after = 503, "too_many_bodies", True
+
+
+class ClientGone(RelayError):
+    """The client disconnected mid-body: nobody hears the answer, and it is no relay bug.
+
+    499 (nginx's "client closed request") only in the log line and metrics.
+    """
+
+    status, code = 499, "client_disconnected"
+
+
+class EncodedBody(RelayError):
+    """A `Content-Encoding` other than identity: Sinch documents no compressed callbacks.
+
+    Refused before a byte is read or decoded, so the published body is always the bytes
+    on the wire that HMAC was checked over, and no decompression bomb is ever expanded.
+    """
+
+    status, code = 415, "content_encoding_not_accepted"
+
+
+class ParseBudgetSpent(RelayError):
+    """Large bodies used up their share of parsing time: retry shortly (Sinch does)."""
+
+    status, code, retry_after = 503, "large_body_budget", True

@@ -17,11 +17,13 @@ from typing import Any
 
 from pamqp.body import ContentBody
 from pamqp.commands import Basic
+from pamqp.exceptions import PAMQPException
 from pamqp.frame import marshal
 from pamqp.header import ContentHeader
 
 from relay.callback.envelope import Outgoing
 from relay.contract.message import APP_ID, CONTENT_TYPE, PERSISTENT
+from relay.errors import Unencodable
 
 _FRAME_HEADER = struct.Struct(">BHI")  # frame type, channel, payload size
 _HEADER_FRAME, _BODY_FRAME = 2, 3
@@ -48,12 +50,15 @@ class _Unsupported(Exception):
 
 
 def content_frames(message: Outgoing, channel: int, max_size: int) -> bytes:
-    """The content header frame and body frame(s) of `message`, ready for the socket."""
+    """The content header frame and body frame(s) of `message`, ready for the socket.
+
+    `Unencodable` if a value cannot be put on the wire at all.
+    """
     body = message.body
     try:
-        header = _header_payload(message)
-    except _Unsupported:
-        header = ContentHeader(properties=message.properties, body_size=len(body)).marshal()
+        header = _header(message)
+    except (UnicodeError, ValueError, TypeError, struct.error, PAMQPException) as exc:
+        raise Unencodable(f"message header not encodable: {exc.__class__.__name__}") from exc
     head = _FRAME_HEADER.pack(_HEADER_FRAME, channel, len(header))
     if 0 < len(body) <= max_size:  # a callback fits one body frame: no slicing, one join
         body_head = _FRAME_HEADER.pack(_BODY_FRAME, channel, len(body))
@@ -63,6 +68,13 @@ def content_frames(message: Outgoing, channel: int, max_size: int) -> bytes:
         chunk = body[start : start + max_size]
         parts += (_FRAME_HEADER.pack(_BODY_FRAME, channel, len(chunk)), chunk, _FRAME_END)
     return b"".join(parts)
+
+
+def _header(message: Outgoing) -> bytes:
+    try:
+        return _header_payload(message)
+    except _Unsupported:
+        return ContentHeader(properties=message.properties, body_size=len(message.body)).marshal()
 
 
 def pamqp_content_frames(message: Outgoing, channel: int, max_size: int) -> bytes:

@@ -103,9 +103,26 @@ def _headers(event: Event, received: Received, forward: tuple[str, ...]) -> Fiel
         headers[message.SINCH_TYPE] = event.type[:1024]
     if is_misrouted(event, received):
         headers[message.MISROUTED] = True
-    headers.update((received.trace or continue_trace(received.headers)).headers())
+    for name, value in (received.trace or continue_trace(received.headers)).headers().items():
+        headers[name] = encodable(value)
     for name in forward:  # lower-case, credential-free: HttpSettings checked it once
-        value = received.headers.get(name)
-        if value is not None:
-            headers[message.FORWARDED_PREFIX + name] = value
+        given = received.headers.get(name)
+        if given is not None:
+            headers[message.FORWARDED_PREFIX + name] = encodable(given)
     return headers
+
+
+def encodable(value: str) -> str:
+    """`value` as valid UTF-8 text: a header byte that is not UTF-8 becomes `\\xNN`.
+
+    HTTP allows obs-text (0x80-0xFF) in header values; aiohttp keeps such bytes as lone
+    surrogates, which no AMQP string can hold. Left in, one odd `User-Agent` byte would
+    make every retry of a genuine callback unpublishable.
+    """
+    if value.isascii():  # nearly every header: no encoding round trip
+        return value
+    try:
+        raw = value.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:  # a surrogate no byte produced (never from the wire)
+        raw = value.encode("utf-8", "backslashreplace")
+    return raw.decode("utf-8", "backslashreplace")

@@ -16,6 +16,7 @@ from typing import Any, Final, NamedTuple
 
 import orjson
 
+from relay.callback import deep_json
 from relay.contract.fields import REQUIRED, STATUS_ITEM, Fields
 from relay.contract.routing import ROUTES, Flow
 from relay.errors import BadRequest
@@ -37,35 +38,56 @@ class Event(NamedTuple):
 
 def classify(body: bytes) -> Event:
     """Parse `body` once and decide where it goes; `BadRequest` if it cannot be relayed."""
-    doc = parse_object(body)
+    doc, too_deep = parse_object(body)
     type_ = doc.get("type")
     if not isinstance(type_, str):
         raise BadRequest("body has no string field 'type'")
     if not type_.isascii():
         # A lone surrogate (\ud800) parses but cannot be encoded into AMQP: escape it.
         type_ = type_.encode("utf-8", "backslashreplace").decode("utf-8")
-    reason = _unrouted_reason(type_, doc)
+    reason = too_deep or _unrouted_reason(type_, doc)
     return Event(type_, ROUTES.get(type_), reason, dedup_key(type_, doc, body, reason))
 
 
-def parse_object(body: bytes) -> dict[str, Any]:
-    """The body as a JSON object. orjson first; stdlib `json` where orjson is stricter."""
+def parse_object(body: bytes) -> tuple[dict[str, Any], str | None]:
+    """The body as a JSON object, and why it must go unrouted if some of it could not be
+    kept as parsed (too deep, an integer too long): downstream parsers would refuse it too.
+
+    orjson first; then stdlib `json` and `deep_json` where orjson is stricter than JSON.
+    """
     try:
-        doc = orjson.loads(body)
+        doc, too_deep = orjson.loads(body), None
     except orjson.JSONDecodeError:
-        doc = _lenient_loads(body)
+        doc, too_deep = _lenient_loads(body)
     if not isinstance(doc, dict):
         raise BadRequest("body is not a JSON object")
-    return doc
+    return doc, too_deep
 
 
-def _lenient_loads(body: bytes) -> Any:
-    # orjson rejects a UTF-8 BOM, numbers beyond a double and nesting past 1024 levels,
-    # all of which stdlib json accepts: rejecting such a callback would lose it.
+def _lenient_loads(body: bytes) -> tuple[Any, str | None]:
+    # orjson rejects a UTF-8 BOM, numbers beyond a double or 64 bits and nesting past 1024
+    # levels; stdlib json integers past 4300 digits and nesting past the recursion limit.
+    # All are valid JSON: rejecting such a callback (400) would lose it for good.
+    long_ints: list[str] = []
+
+    def integer(digits: str) -> int | float:
+        if len(digits) > deep_json.MAX_INT_DIGITS:
+            long_ints.append(digits[:1])
+        return deep_json.int_or_float(digits)
+
     try:
-        return json.loads(body.decode("utf-8-sig"))
-    except (ValueError, RecursionError):
+        text = body.decode("utf-8-sig")
+        doc = json.loads(text, parse_int=integer)
+        return doc, "integer_too_long" if long_ints else None
+    except RecursionError:
+        pass
+    except ValueError:
         raise BadRequest("body is not valid UTF-8 JSON") from None
+    try:
+        doc, truncated = deep_json.loads(text)
+    except ValueError:
+        raise BadRequest("body is not valid UTF-8 JSON") from None
+    return doc, "nesting_too_deep" if truncated else None
 
 
 def _unrouted_reason(type_: str, doc: Mapping[str, Any]) -> str | None:

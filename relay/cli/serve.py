@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import sys
 from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="N",
         help="relay processes sharing the port (default 1; try one per core)",
     )
+    # Set by the supervisor on its workers only: they, and nothing else, share the port.
+    parser.add_argument("--share-port", action="store_true", help=argparse.SUPPRESS)
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
@@ -38,14 +41,18 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         from relay.cli.supervisor import Supervisor
 
         return Supervisor(_worker_argv(args, host, port), args.workers).run()
-    from relay.edge.server import serve
+    from relay.edge.server import PortBusy, serve
 
-    _run_loop(serve(settings, host, port))
+    try:
+        _run_loop(serve(settings, host, port, share_port=args.share_port))
+    except PortBusy as exc:
+        print(f"relay: cannot listen: {exc}", file=sys.stderr)
+        return 2
     return 0
 
 
 def _worker_argv(args: argparse.Namespace, host: str, port: int) -> list[str]:
-    argv = ["serve", "--host", host, "--port", str(port)]
+    argv = ["serve", "--host", host, "--port", str(port), "--share-port"]
     return argv + (["--config", str(args.config)] if args.config else [])
 
 

@@ -49,7 +49,10 @@ DESCRIPTIONS: Mapping[str, str] = {
     "security.hmac_secrets_file": "File with one HMAC secret per line, merged in.",
     "security.hmac_tolerance_seconds": "Accepted clock skew of the signature timestamp.",
     "security.hmac_stale": "A valid signature outside the window: relay it unrouted, or 401.",
-    "security.replay_cache_size": "Nonces remembered to refuse replays.",
+    "security.replay_cache_size": "Signed callbacks remembered (each until its window ends) "
+    "to refuse replays; when full, new ones get 429. Size it above peak rate x tolerance.",
+    "security.stale_memory_seconds": "How long a stale signature, once quarantined, is "
+    "answered 200 without being quarantined again.",
     "security.basic_routes": "Callback paths that require Basic auth.",
     "security.basic_credentials": "Accepted `user:password` pairs.",
     "security.basic_credentials_file": "File with one `user:password` per line, merged in.",
@@ -61,12 +64,25 @@ DESCRIPTIONS: Mapping[str, str] = {
     "security.oauth_token_path": "Path of the token endpoint Sinch calls.",
     "security.oauth_token_ttl_seconds": "Lifetime of issued tokens.",
     "security.oauth_token_grace_seconds": "Tokens still accepted this long after expiry.",
+    "security.oauth_token_failures_per_source": "Wrong client secrets one source address "
+    "may send to the token endpoint per window; then 429 with `Retry-After`.",
+    "security.oauth_token_failures_per_client": "Wrong secrets per client id per window "
+    "(from all sources); then 429 with `Retry-After`.",
+    "security.oauth_token_failure_window_seconds": "The failure window; no block lasts "
+    "longer than one window.",
     "security.allow_cidrs": "Only these client networks may call (empty: all).",
     "security.trusted_proxies": "Proxies whose `X-Forwarded-For` is believed.",
     "security.max_body_bytes_delivery_reports": "Body limit on the delivery-report path "
     "(0: `http.max_body_bytes`).",
     "security.max_body_bytes_inbound": "Body limit on the inbound path (0: `http.max_body_bytes`).",
-    "security.body_timeout_seconds": "Time allowed to receive a body (0: no limit).",
+    "security.body_timeout_seconds": "Time allowed to receive a body (0: no limit); "
+    "over it: 503 with `Retry-After`.",
+    "security.max_held_body_bytes": "Total bytes of request bodies held at once (a chunked "
+    "body counts as its route's limit); over it: 503 with `Retry-After`.",
+    "security.large_body_bytes": "Bodies at least this large share the parsing budget below.",
+    "security.large_body_parse_share": "Share of each second spent parsing large bodies "
+    "(measured); over it: 503 with `Retry-After`, so large bodies cannot starve small "
+    "callbacks of the event loop.",
     "security.idle_timeout_seconds": "Keep-alive idle timeout.",
     "security.max_header_count": "Most request headers accepted.",
     "security.max_header_bytes": "Longest request header accepted.",

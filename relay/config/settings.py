@@ -146,6 +146,9 @@ class SecuritySettings:
     # A valid signature outside the window: relay it to the unrouted exchange, or 401.
     hmac_stale: Literal["unrouted", "reject"] = "unrouted"
     replay_cache_size: int = dataclasses.field(default=100_000, metadata=_min(1))
+    # How long a stale signature, once quarantined, is not quarantined again: Sinch's
+    # retries span ~46 h (docs/sinch.md), so a bit longer than that.
+    stale_memory_seconds: int = dataclasses.field(default=48 * 3600, metadata=_min(1))
     basic_routes: tuple[str, ...] = ()
     basic_credentials: tuple[Secret, ...] = ()  # "user:password"
     basic_credentials_file: str = ""
@@ -157,11 +160,22 @@ class SecuritySettings:
     oauth_token_path: str = "/oauth/token"
     oauth_token_ttl_seconds: int = dataclasses.field(default=900, metadata=_range(30, 3600))
     oauth_token_grace_seconds: int = dataclasses.field(default=300, metadata=_min(0))
+    # Wrong client secrets allowed per window, then 429 until the window ends.
+    oauth_token_failures_per_source: int = dataclasses.field(default=10, metadata=_min(1))
+    oauth_token_failures_per_client: int = dataclasses.field(default=50, metadata=_min(1))
+    oauth_token_failure_window_seconds: int = dataclasses.field(default=60, metadata=_min(1))
     allow_cidrs: tuple[str, ...] = ()
     trusted_proxies: tuple[str, ...] = ()
     max_body_bytes_delivery_reports: int = dataclasses.field(default=0, metadata=_min(0))
     max_body_bytes_inbound: int = dataclasses.field(default=0, metadata=_min(0))
-    body_timeout_seconds: float = dataclasses.field(default=0.0, metadata=_min(0))
+    # Finite by default: a stalled body must not hold its connection and buffer forever.
+    body_timeout_seconds: float = dataclasses.field(default=15.0, metadata=_min(0))
+    # All request bodies held at once (declared size, or the route's limit if chunked).
+    max_held_body_bytes: int = dataclasses.field(default=64 * 1024 * 1024, metadata=_min(1024))
+    # Bodies this large share a parsing budget, so they cannot starve small callbacks.
+    large_body_bytes: int = dataclasses.field(default=64 * 1024, metadata=_min(1024))
+    # Share of each second the event loop may spend parsing large bodies.
+    large_body_parse_share: float = dataclasses.field(default=0.25, metadata=_range(0.01, 1))
     idle_timeout_seconds: float = dataclasses.field(default=75.0, metadata=_min(0.1))
     max_header_count: int = dataclasses.field(default=64, metadata=_min(8))
     max_header_bytes: int = dataclasses.field(default=8190, metadata=_min(256))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 
 from aiohttp import web
@@ -12,11 +13,14 @@ from relay.config import Settings
 from relay.contract.routing import CATCH_ALL_PATH, FLOW_PATHS
 from relay.edge import health, middleware
 from relay.edge.auth import Authenticator
+from relay.edge.body import BodyBudget, ParseBudget
 from relay.edge.handlers import callback_handler
 from relay.edge.keys import (
+    BODY_BUDGET,
     IDS,
     LIFECYCLE,
     METRICS,
+    PARSE_BUDGET,
     PUBLISHER,
     SETTINGS,
     TRACER,
@@ -39,6 +43,10 @@ def create_app(settings: Settings, publisher: Publisher | None = None) -> web.Ap
     app[METRICS] = metrics
     app[LIFECYCLE] = Lifecycle()
     app[IDS] = IdSource()
+    app[BODY_BUDGET] = BodyBudget(settings.security.max_held_body_bytes, auth.client_max_size)
+    app[PARSE_BUDGET] = ParseBudget(
+        settings.security.large_body_bytes, settings.security.large_body_parse_share, time.monotonic
+    )
     app[TRACER] = create_tracer()
     if publisher is None:
         app.cleanup_ctx.append(_amqp_publisher)

@@ -14,11 +14,13 @@ from aiohttp import web
 from relay.callback import envelope
 from relay.callback.validation import Event, classify
 from relay.contract.routing import Flow
+from relay.edge.body import ParseBudget, read_body
 from relay.edge.keys import (
     IDS,
     LIFECYCLE,
     LOG_FIELDS,
     METRICS,
+    PARSE_BUDGET,
     PUBLISHER,
     REQUEST_ID,
     SETTINGS,
@@ -44,8 +46,8 @@ def callback_handler(path_flow: Flow | None, unrouted_reason: str | None = None)
         app = request.app  # a property lookup each time: read it once
         if app[LIFECYCLE].draining:
             raise ShuttingDown("relay is shutting down")
-        body = await request.read()
-        event = classify(body)
+        body = await read_body(request, 0)  # the guard, if any, read it within its time
+        event = _classify(body, app[PARSE_BUDGET])
         if unrouted_reason is not None:
             event = event._replace(unrouted_reason=unrouted_reason)
         with app[TRACER].callback_span(request.headers, f"POST {request.path}") as trace:
@@ -70,6 +72,18 @@ def callback_handler(path_flow: Flow | None, unrouted_reason: str | None = None)
         return web.Response(body=ACCEPTED, content_type="application/json")
 
     return handle
+
+
+def _classify(body: bytes, budget: ParseBudget) -> Event:
+    """`classify`, charging a large body's parsing time to the shared budget."""
+    if not budget.is_large(len(body)):
+        return classify(body)
+    budget.admit()
+    started = time.perf_counter()
+    try:
+        return classify(body)
+    finally:
+        budget.charge(time.perf_counter() - started)
 
 
 def _note(

@@ -14,6 +14,7 @@ from aiohttp import web
 from relay.callback.envelope import Outgoing
 from relay.callback.ids import IdSource
 from relay.config import Settings
+from relay.edge.body import BodyBudget, ParseBudget
 from relay.telemetry.metrics import Metrics
 from relay.telemetry.tracing import Tracer
 
@@ -47,6 +48,8 @@ METRICS = web.AppKey("metrics", Metrics)
 LIFECYCLE = web.AppKey("lifecycle", Lifecycle)
 TRACER = web.AppKey("tracer", Tracer)
 IDS = web.AppKey("ids", IdSource)
+BODY_BUDGET = web.AppKey("body_budget", BodyBudget)
+PARSE_BUDGET = web.AppKey("parse_budget", ParseBudget)
 
 # Per-request: fields the handler adds to the one canonical log line.
 LogFields = dict[str, Any]

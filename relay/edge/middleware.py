@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 import time
 
@@ -10,9 +11,10 @@ import structlog
 from aiohttp import web
 
 from relay.contract.routing import ROUTES
+from relay.edge.body import refuse_encoded
 from relay.edge.handlers import Handler
-from relay.edge.keys import IDS, LOG_FIELDS, METRICS, REQUEST_ID, SETTINGS
-from relay.errors import RelayError, Unauthorized
+from relay.edge.keys import BODY_BUDGET, IDS, LOG_FIELDS, METRICS, REQUEST_ID, SETTINGS
+from relay.errors import ClientGone, RelayError, Unauthorized
 from relay.telemetry.logs import request_line
 
 log = structlog.get_logger("relay.http")
@@ -39,14 +41,22 @@ async def canonical_log(request: web.Request, handler: Handler) -> web.StreamRes
     except web.HTTPException as exc:
         status = exc.status
         raise
+    except asyncio.CancelledError:  # with handler cancellation on, a client that left
+        if _client_left(request):
+            status = ClientGone.status
+            request[LOG_FIELDS]["error"] = ClientGone.code
+        raise
     finally:
         _log_line(request, status, started)
 
 
 async def _answer(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Map `RelayError`s to their status; anything unexpected to 500 (Sinch retries it)."""
+    budget = request.app[BODY_BUDGET]
     try:
-        return await handler(request)
+        refuse_encoded(request)
+        with budget.hold(budget.size_of(request)):
+            return await handler(request)
     except RelayError as exc:
         request[LOG_FIELDS]["error"] = exc.code
         response = _error_response(request, exc.status, exc.code, exc.retry_after)
@@ -59,6 +69,11 @@ async def _answer(request: web.Request, handler: Handler) -> web.StreamResponse:
         log.exception("http.unhandled_error", request_id=request[REQUEST_ID])
         request[LOG_FIELDS]["error"] = "internal_error"
         return _error_response(request, 500, "internal_error", retry_after=True)
+
+
+def _client_left(request: web.Request) -> bool:
+    transport = request.transport
+    return transport is None or transport.is_closing()
 
 
 def _error_response(

@@ -8,6 +8,7 @@ their confirms; only then does the AMQP connection close. Nothing acknowledged i
 from __future__ import annotations
 
 import asyncio
+import errno
 import gc
 import signal
 
@@ -15,17 +16,27 @@ import structlog
 from aiohttp import web
 
 from relay.config import Settings
-from relay.edge import auth
+from relay.edge import auth, client_errors
 from relay.edge.app import create_app
 from relay.edge.keys import LIFECYCLE
+from relay.edge.memory import returned_to_the_system
 
 log = structlog.get_logger("relay.server")
 
 _GEN0_THRESHOLD = 10_000
 
 
-async def serve(settings: Settings, host: str, port: int) -> None:
-    """Run one relay process until it is told to stop."""
+class PortBusy(Exception):
+    """The listen address is taken (by another relay, or anything else)."""
+
+
+async def serve(settings: Settings, host: str, port: int, share_port: bool = False) -> None:
+    """Run one relay process until it is told to stop.
+
+    `share_port` (SO_REUSEPORT) only for `--workers N` children, whose supervisor owns every
+    process on the port: otherwise a stray second relay (a debug instance without auth, an
+    old unit) would start silently and the kernel would hand it part of the traffic.
+    """
     app = create_app(settings)
     runner = web.AppRunner(
         app,
@@ -34,19 +45,31 @@ async def serve(settings: Settings, host: str, port: int) -> None:
         handle_signals=False,
         **auth.handler_args(settings.security),
     )
+    client_errors.install()
     stop = _stop_event()  # before listening: a signal must never find us unprepared
     await runner.setup()
     tls = auth.server_context(settings.security)
-    site = web.TCPSite(runner, host, port, reuse_port=True, ssl_context=tls)
-    await site.start()
+    site = web.TCPSite(runner, host, port, reuse_port=share_port, ssl_context=tls)
+    await _listen(site, runner, f"{host}:{port}")
     _settle_heap()
     log.info("relay.started", host=host, port=port, tls=tls is not None)
-    await stop.wait()
+    async with returned_to_the_system():
+        await stop.wait()
     app[LIFECYCLE].draining = True
     log.info("relay.draining", grace_seconds=settings.shutdown.grace)
     await asyncio.sleep(settings.shutdown.grace)
     await runner.cleanup()
     log.info("relay.stopped")
+
+
+async def _listen(site: web.TCPSite, runner: web.AppRunner, where: str) -> None:
+    try:
+        await site.start()
+    except OSError as exc:
+        await runner.cleanup()
+        if exc.errno == errno.EADDRINUSE:
+            raise PortBusy(f"{where} is already in use (another relay?)") from None
+        raise
 
 
 def _settle_heap() -> None:

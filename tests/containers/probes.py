@@ -16,6 +16,7 @@ import aio_pika
 from consumers.amqp import topology as consumer_topology
 from consumers.config import WorkerKind, load_settings
 from tests.containers import podman
+from tests.support.ports import free_port
 
 
 @dataclasses.dataclass(frozen=True)
@@ -79,7 +80,7 @@ def stop(name: str, grace: int = 20) -> tuple[int, float]:
 
 async def consumer_problems(image: str, command: Sequence[str], amqp_url: str) -> list[str]:
     """Run a consumer command of `image`: healthy within 30 s, exits 0 on SIGTERM."""
-    env = consumer_env(amqp_url, podman.free_port())
+    env = consumer_env(amqp_url, free_port())
     problems: list[str] = []
     try:
         with container(image, env, command, prefix="ct-consumer") as started:

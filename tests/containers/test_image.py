@@ -28,6 +28,7 @@ from tests.containers import checks, podman, probes
 from tests.containers.conftest import REPORT
 from tests.names import unique_topology
 from tests.ship.dockerfile import ROOT
+from tests.support.ports import free_port
 
 pytestmark = [pytest.mark.containers, pytest.mark.timeout(180)]
 
@@ -79,7 +80,7 @@ async def relay(
         "RELAY_TOPOLOGY_UNROUTED": names.unrouted,
         "RELAY_TOPOLOGY_UNROUTED_QUEUE_TYPE": "classic",
     }
-    env = probes.relay_env(amqp_url, topology, podman.free_port())
+    env = probes.relay_env(amqp_url, topology, free_port())
     with probes.container(podman.IMAGE, env, prefix="ct-relay") as started:
         await _wait_ready(started)
         yield started

@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+import pytest
+from prometheus_client import CollectorRegistry, Counter
+
+from relay.config import ConfigError, SecuritySettings
+from relay.edge.auth import CALLBACK_PATHS, Authenticator
 from relay.edge.auth.basic import basic_header
 from relay.edge.auth.oauth import TokenIssuer
 from tests.security.conftest import MO_TEXT, FixedClock, RelayFactory, secrets
 
 ROUTE = "/sms/incoming"
-BASIC = {"basic_routes": (ROUTE,), "basic_credentials": secrets("sinch:new-pw", "sinch:old-pw")}
+BASIC = {
+    "basic_routes": CALLBACK_PATHS,
+    "basic_credentials": secrets("sinch:new-pw", "sinch:old-pw"),
+}
 OAUTH = {
-    "oauth_routes": (ROUTE,),
+    "oauth_routes": CALLBACK_PATHS,
     "oauth_clients": secrets("sinch-client:s3cret"),
     "oauth_token_keys": secrets("signing-key-2", "signing-key-1"),
 }
@@ -113,9 +121,30 @@ def test_token_accepted_within_grace_after_expiry() -> None:
 
 async def test_basic_or_bearer_on_one_route(relay: RelayFactory) -> None:
     """A route with both Basic and OAuth configured accepts either scheme."""
-    client, publisher = await relay(**BASIC, **{**OAUTH, "oauth_routes": (ROUTE,)})
+    client, publisher = await relay(**BASIC, **{**OAUTH, "oauth_routes": CALLBACK_PATHS})
     token = TokenIssuer(secrets("signing-key-2"), 900, 0, FixedClock(4e9)).issue()
     for value in (basic_header("sinch", "new-pw"), f"Bearer {token}"):
         headers = {"Authorization": value}
         assert (await client.post(ROUTE, data=MO_TEXT, headers=headers)).status == 200
     assert len(publisher.published) == 2
+
+
+async def test_a_long_configured_basic_password_is_accepted(relay: RelayFactory) -> None:
+    """A 2,000-character password (a generated secret) works on every request."""
+    password = "p" * 2000
+    client, publisher = await relay(
+        basic_routes=CALLBACK_PATHS, basic_credentials=secrets(f"sinch:{password}")
+    )
+    headers = {"Authorization": basic_header("sinch", password)}
+    assert (await client.post(ROUTE, data=MO_TEXT, headers=headers)).status == 200
+    assert len(publisher.published) == 1
+
+
+def test_a_basic_password_too_long_for_any_request_stops_start_up() -> None:
+    """One that could never arrive within max_header_bytes is refused when configured."""
+    settings = SecuritySettings(
+        basic_routes=CALLBACK_PATHS, basic_credentials=secrets("sinch:" + "p" * 9000)
+    )
+    counter = Counter("f", "f", ["route", "reason"], registry=CollectorRegistry())
+    with pytest.raises(ConfigError, match="max_header_bytes"):
+        Authenticator(settings, counter, 1024)

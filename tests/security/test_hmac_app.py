@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 
+from relay.edge.auth import CALLBACK_PATHS
 from relay.errors import Unavailable
 from tests.security.conftest import (
     MO_TEXT,
@@ -20,7 +21,7 @@ from tests.security.conftest import (
 from tests.support.fakes import headers_of
 
 ROUTE = "/sms/incoming"
-HMAC = {"hmac_routes": ("/sms", ROUTE), "hmac_secrets": secrets("current", "previous")}
+HMAC = {"hmac_routes": CALLBACK_PATHS, "hmac_secrets": secrets("current", "previous")}
 
 
 async def test_signed_callback_is_published(relay: RelayFactory) -> None:
@@ -53,12 +54,12 @@ async def test_forged_or_unsigned_callback_is_401_and_not_published(relay: Relay
     assert 'reason="missing_signature"' in metrics
 
 
-async def test_unconfigured_route_needs_no_signature(relay: RelayFactory) -> None:
-    """HMAC is per route: the delivery-report URL here stays open."""
+async def test_every_callback_path_needs_a_signature(relay: RelayFactory) -> None:
+    """No callback path is left open next to signed ones: any type may arrive on any."""
     client, publisher = await relay(**HMAC)
-    response = await client.post("/sms/delivery-report", data=VECTOR_BODY)
-    assert response.status == 200
-    assert len(publisher.published) == 1
+    for path in CALLBACK_PATHS:
+        assert (await client.post(path, data=VECTOR_BODY)).status == 401
+    assert publisher.published == []
 
 
 async def test_replay_within_window_is_answered_200_but_not_republished(
@@ -118,7 +119,7 @@ async def test_duplicate_while_first_is_publishing_gets_429(relay: RelayFactory)
 
 async def test_stale_genuine_callback_is_quarantined_to_unrouted(relay: RelayFactory) -> None:
     """Sinch's 2025 vector is genuine but stale: relayed to the unrouted exchange, not lost."""
-    client, publisher = await relay(hmac_routes=("/sms",), hmac_secrets=secrets(VECTOR_SECRET))
+    client, publisher = await relay(hmac_routes=CALLBACK_PATHS, hmac_secrets=secrets(VECTOR_SECRET))
     headers = {
         "x-sinch-webhook-signature": VECTOR_SIGNATURE,
         "x-sinch-webhook-signature-nonce": VECTOR_NONCE,
@@ -138,3 +139,28 @@ async def test_stale_callback_is_401_when_policy_is_reject(relay: RelayFactory) 
     headers = signed("current", MO_TEXT, "old", at=time.time() - 301)
     assert (await client.post(ROUTE, data=MO_TEXT, headers=headers)).status == 401
     assert publisher.published == []
+
+
+async def test_a_replayed_stale_signature_is_quarantined_only_once(relay: RelayFactory) -> None:
+    """Replaying one captured stale signature cannot grow the unrouted queue."""
+    client, publisher = await relay(**HMAC)
+    headers = signed("current", MO_TEXT, "old", at=time.time() - 3600)
+    for _ in range(5):
+        assert (await client.post(ROUTE, data=MO_TEXT, headers=headers)).status == 200
+    [message] = publisher.published
+    assert headers_of(message)["x-unrouted-reason"] == "stale_signature"
+
+
+async def test_a_full_replay_memory_answers_429_and_keeps_refusing_replays(
+    relay: RelayFactory,
+) -> None:
+    """Over capacity a new signature waits (429, retried); a known one is still no replay."""
+    client, publisher = await relay(**HMAC, replay_cache_size=2)
+    first = signed("current", MO_TEXT, "n-0")
+    for nonce in ("n-0", "n-1"):
+        headers = signed("current", MO_TEXT, nonce)
+        assert (await client.post(ROUTE, data=MO_TEXT, headers=headers)).status == 200
+    full = await client.post(ROUTE, data=MO_TEXT, headers=signed("current", MO_TEXT, "n-2"))
+    assert (full.status, "Retry-After" in full.headers) == (429, True)
+    assert (await client.post(ROUTE, data=MO_TEXT, headers=first)).status == 200
+    assert len(publisher.published) == 2

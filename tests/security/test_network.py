@@ -155,3 +155,18 @@ async def test_slow_body_gets_503_after_body_timeout(aiohttp_server: Any) -> Non
     answer = await _raw_request(server.port, head, b'{"type":')
     assert answer.startswith(b"HTTP/1.1 503")
     assert publisher.published == []
+
+
+async def test_forwarded_for_forms_real_proxies_write_are_accepted(relay: RelayFactory) -> None:
+    """An address with a port, a bracketed IPv6 with a port, an IPv4-mapped IPv6: all the
+    client they name, not a 403 for a genuine callback."""
+    client, publisher = await relay(
+        allow_cidrs=("192.0.2.0/24", "2001:db8::/32"), trusted_proxies=("127.0.0.1/32",)
+    )
+    forms = ("192.0.2.7:4711", "::ffff:192.0.2.7", "[2001:db8::7]:4711", "[2001:db8::7]")
+    for form in forms:
+        response = await client.post(ROUTE, data=MO_TEXT, headers={"X-Forwarded-For": form})
+        assert response.status == 200, form
+    assert len(publisher.published) == len(forms)
+    spoofed = {"X-Forwarded-For": "198.51.100.1:4711"}
+    assert (await client.post(ROUTE, data=MO_TEXT, headers=spoofed)).status == 403

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 from prometheus_client import CollectorRegistry, Counter
+from structlog.testing import capture_logs
 
 from relay.config import ConfigError, SecuritySettings, load_settings
 from relay.edge.auth import Authenticator
@@ -62,4 +63,27 @@ def test_configurations_that_would_leave_a_route_open_are_refused(
 ) -> None:
     """A typo in a route, a missing secret or a bad CIDR is an error, not an open door."""
     with pytest.raises(ConfigError, match=message):
+        Authenticator(settings, _counter(), 1024)
+
+
+def test_start_up_logs_how_many_secrets_each_mechanism_loaded() -> None:
+    """Counts only, never values: a secret split in two shows as one secret too many."""
+    settings = SecuritySettings(
+        hmac_routes=("/sms", "/sms/incoming", "/sms/delivery-report"),
+        hmac_secrets=secrets("ab", "cd"),  # "ab,cd" split by a comma
+    )
+    with capture_logs() as logs:
+        Authenticator(settings, _counter(), 1024)
+    [line] = [e for e in logs if e["event"] == "security.secrets_loaded"]
+    assert (line["hmac_secrets"], line["basic_credentials"], line["oauth_clients"]) == (2, 0, 0)
+    assert "ab" not in repr(logs)
+
+
+def test_a_credential_split_by_a_comma_stops_start_up() -> None:
+    """`sinch:pa,ss` split into `sinch:pa` and `ss`: the half without a name is refused."""
+    settings = SecuritySettings(
+        basic_routes=("/sms", "/sms/incoming", "/sms/delivery-report"),
+        basic_credentials=secrets("sinch:pa", "ss"),
+    )
+    with pytest.raises(ConfigError, match="name:secret"):
         Authenticator(settings, _counter(), 1024)

@@ -16,6 +16,7 @@ from relay.amqp.framing import content_frames, pamqp_content_frames
 from relay.callback import envelope
 from relay.callback.validation import classify
 from relay.config import TopologySettings
+from relay.errors import Unavailable, Unencodable
 from tests.payloads import BODIES
 
 _short = st.text(max_size=40)
@@ -87,3 +88,22 @@ def _message(**changes: Any) -> envelope.Outgoing:
         "x", "", b"{}", "m", "r", datetime.datetime.now(datetime.UTC), None, {}
     )
     return base._replace(**changes)
+
+
+def test_an_unencodable_header_is_never_reported_as_a_broker_condition() -> None:
+    """A value no AMQP string can hold raises Unencodable (500), not Unavailable (503)."""
+    message = _message(headers={"http-user-agent": "bad\udce9"})
+    with pytest.raises(Unencodable) as caught:
+        content_frames(message, 1, 131072)
+    assert not isinstance(caught.value, Unavailable)
+    assert caught.value.status == 500
+
+
+def test_obs_text_header_bytes_are_forwarded_as_escapes() -> None:
+    """aiohttp keeps a 0xE9 header byte as a lone surrogate: the envelope makes it `\\xe9`."""
+    body = BODIES["mo_text"]
+    wire_headers = {"user-agent": "Sinch\udce9", "tracestate": "v=\udcff"}
+    received = envelope.Received("req-1", "msg-1", "/sms", None, wire_headers)
+    message = envelope.build(classify(body), body, received, TopologySettings(), ("user-agent",))
+    assert message.headers["http-user-agent"] == "Sinch\\xe9"
+    assert content_frames(message, 1, 131072)

@@ -4,20 +4,24 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import structlog
 from aiohttp import web
 from prometheus_client import Counter
 
 from relay.config import ConfigError, Secret, SecuritySettings
 from relay.contract.routing import CATCH_ALL_PATH, FLOW_PATHS, Flow
-from relay.edge.auth.basic import CredentialSet
+from relay.edge.auth.basic import CredentialSet, fits_header
 from relay.edge.auth.clock import Clock, SystemClock
 from relay.edge.auth.guard import RoutePolicy, guarded, source_gate
-from relay.edge.auth.network import networks
+from relay.edge.auth.network import client_address, networks
 from relay.edge.auth.oauth import TokenIssuer
 from relay.edge.auth.replay import ReplayCache
 from relay.edge.auth.signature import SignatureVerifier
-from relay.edge.auth.token_endpoint import token_handler
+from relay.edge.auth.throttle import FailureWindow, TokenThrottle
+from relay.edge.auth.token_endpoint import Limits, token_handler
 from relay.edge.handlers import Handler
+
+log = structlog.get_logger("relay.auth")
 
 CALLBACK_PATHS = (CATCH_ALL_PATH, *FLOW_PATHS.values())
 STALE_REASON = "stale_signature"
@@ -37,6 +41,7 @@ class Authenticator:
     ) -> None:
         """`max_body_bytes` (http.max_body_bytes) applies where no channel limit is set."""
         _check(settings)
+        _log_loaded(settings)
         self._limits = {
             Flow.DELIVERY_REPORTS: settings.max_body_bytes_delivery_reports or max_body_bytes,
             Flow.INBOUND: settings.max_body_bytes_inbound or max_body_bytes,
@@ -51,6 +56,8 @@ class Authenticator:
         self._issuer = _issuer(settings, clock)
         self._verifier = _verifier(settings, clock)
         self._replay = ReplayCache(settings.replay_cache_size, clock)
+        self._stale_replay = ReplayCache(settings.replay_cache_size, clock)
+        self._clock = clock
 
     @property
     def client_max_size(self) -> int:
@@ -77,6 +84,9 @@ class Authenticator:
             signatures=self._verifier if path in s.hmac_routes else None,
             replay=self._replay,
             reject_stale=s.hmac_stale == "reject",
+            stale_replay=self._stale_replay,
+            stale_memory=s.stale_memory_seconds,
+            clock=self._clock,
         )
 
     def add_token_route(self, router: web.UrlDispatcher) -> None:
@@ -86,7 +96,23 @@ class Authenticator:
         gate = source_gate(RoutePolicy(path, self._allow, self._proxies), self._failures)
         router.add_post(
             self._settings.oauth_token_path,
-            token_handler(self._clients, self._issuer, gate, self._failures),
+            token_handler(self._clients, self._issuer, gate, self._failures, self._token_limits()),
+        )
+
+    def _token_limits(self) -> Limits:
+        s, proxies = self._settings, self._proxies
+        window = s.oauth_token_failure_window_seconds
+
+        def source(request: web.Request) -> str:
+            forwarded = request.headers.getall("X-Forwarded-For", [])
+            return str(client_address(request.remote, forwarded, proxies))
+
+        return Limits(
+            source,
+            TokenThrottle(
+                FailureWindow(s.oauth_token_failures_per_source, window, self._clock),
+                FailureWindow(s.oauth_token_failures_per_client, window, self._clock),
+            ),
         )
 
     def _max_body(self, channel: Flow | None) -> int | None:
@@ -129,6 +155,39 @@ def _check(s: SecuritySettings) -> None:
     ):
         if any(":" not in p.reveal() for p in pairs):
             raise ConfigError(f"security.{key}: every entry must be 'name:secret'")
+        if not all(fits_header(p.reveal(), s.max_header_bytes) for p in pairs):
+            raise ConfigError(
+                f"security.{key}: an entry is too long to arrive as an Authorization header "
+                f"within security.max_header_bytes ({s.max_header_bytes}); shorten it or "
+                "raise the limit"
+            )
+    _check_coverage(s)
+
+
+def _check_coverage(s: SecuritySettings) -> None:
+    """Every callback path carries every type (routing follows `type`, not the URL), so
+    credentials on one path and none on another would let a forged callback in by the
+    other: a forged `STOP` on an open `/sms` becomes an opt-out."""
+    guarded = set(s.hmac_routes) | set(s.basic_routes) | set(s.oauth_routes)
+    open_paths = [p for p in CALLBACK_PATHS if p not in guarded]
+    if guarded and open_paths:
+        raise ConfigError(
+            f"security: route(s) {open_paths} left open while {sorted(guarded)} require "
+            "credentials; every callback path accepts every type, so add them to "
+            "hmac_routes, basic_routes or oauth_routes"
+        )
+
+
+def _log_loaded(s: SecuritySettings) -> None:
+    """How many secrets each mechanism loaded (never a value), so a secret split by a comma
+    or dropped as a `#` comment shows at start-up rather than as 401s for every callback."""
+    log.info(
+        "security.secrets_loaded",
+        hmac_secrets=len(s.hmac_secrets),
+        basic_credentials=len(s.basic_credentials),
+        oauth_clients=len(s.oauth_clients),
+        oauth_token_keys=len(s.oauth_token_keys),
+    )
 
 
 def _need(routes: tuple[str, ...], secrets: tuple[Secret, ...], key: str) -> None:

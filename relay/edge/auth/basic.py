@@ -8,7 +8,9 @@ import binascii
 from relay.config import Secret
 from relay.edge.auth.digest import fingerprints, matches_any
 
-_MAX_HEADER = 1024
+# aiohttp already bounds every header by security.max_header_bytes; start-up refuses a
+# configured pair that would not fit it (`fits_header`), so no shorter cap applies here.
+_MAX_HEADER = 64 * 1024
 
 
 def basic_payload(authorization: str | None) -> bytes | None:
@@ -27,6 +29,11 @@ def basic_payload(authorization: str | None) -> bytes | None:
 def basic_header(user: str, password: str) -> str:
     """The `Authorization` value a client sends for this pair."""
     return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+
+
+def fits_header(pair: str, max_header_bytes: int) -> bool:
+    """Whether a client can send `pair` as an Authorization header within the limit."""
+    return len(basic_header(*pair.split(":", 1)).encode()) <= max_header_bytes
 
 
 class CredentialSet:

@@ -7,7 +7,6 @@ A route with nothing configured gets no guard at all: its handler runs bare.
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 from collections.abc import Callable
 
@@ -15,15 +14,17 @@ from aiohttp import web
 from prometheus_client import Counter
 
 from relay.edge.auth.basic import CredentialSet, basic_payload
+from relay.edge.auth.clock import Clock, SystemClock
 from relay.edge.auth.network import Network, client_address, within
 from relay.edge.auth.oauth import TokenIssuer, bearer_token
 from relay.edge.auth.replay import Claim, ReplayCache
 from relay.edge.auth.signature import SignatureVerifier, Verified
+from relay.edge.body import read_body
 from relay.edge.handlers import ACCEPTED, Handler
 from relay.edge.keys import LOG_FIELDS
-from relay.errors import Forbidden, ReplayInFlight, SlowBody, Unauthorized
+from relay.errors import Forbidden, ReplayInFlight, ReplayMemoryFull, Unauthorized
 
-_REFUSALS = (Unauthorized, Forbidden, ReplayInFlight)
+_REFUSALS = (Unauthorized, Forbidden, ReplayInFlight, ReplayMemoryFull)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -40,6 +41,12 @@ class RoutePolicy:
     signatures: SignatureVerifier | None = None
     replay: ReplayCache | None = None
     reject_stale: bool = False
+    stale_replay: ReplayCache | None = None  # stale signatures already quarantined
+    stale_memory: float = 0.0  # seconds a quarantined stale signature is remembered
+    clock: Clock = dataclasses.field(default_factory=SystemClock)
+
+    def stale_until(self) -> float:
+        return self.clock.now() + self.stale_memory
 
     def is_open(self) -> bool:
         checks = (self.allow, self.max_body, self.body_timeout, self.basic, self.tokens)
@@ -101,8 +108,9 @@ class _Guard:
             return await self._inner(request)
         verdict = self.policy.signatures.verify(request.headers, body)
         if not verdict.fresh:
-            return await self._quarantine(request)
-        return await self._once(request, verdict)
+            return await self._quarantine(request, verdict)
+        assert self.policy.replay is not None
+        return await self._once(request, verdict, self.policy.replay, self._inner)
 
     def admit(self, request: web.Request) -> None:
         """Source address, declared size and credentials: all before reading the body."""
@@ -128,35 +136,36 @@ class _Guard:
         raise Unauthorized(reason, challenge)
 
     async def _read(self, request: web.Request) -> bytes:
-        timeout = self.policy.body_timeout
-        try:
-            async with asyncio.timeout(timeout or None):
-                body = await request.read()
-        except TimeoutError:
-            raise SlowBody("body_timeout") from None
+        body = await read_body(request, self.policy.body_timeout)
         limit = self.policy.max_body
         if limit is not None and len(body) > limit:
             raise web.HTTPRequestEntityTooLarge(limit, len(body))
         return body
 
-    async def _quarantine(self, request: web.Request) -> web.StreamResponse:
+    async def _quarantine(self, request: web.Request, verdict: Verified) -> web.StreamResponse:
+        """A genuine but stale signature goes unrouted once, not again on every replay."""
         if self.policy.reject_stale:
             raise Unauthorized("stale_timestamp")
         self.note(request, "stale_timestamp")
-        return await self._stale(request)
+        memory = self.policy.stale_replay
+        assert memory is not None
+        remembered = dataclasses.replace(verdict, expires_at=self.policy.stale_until())
+        return await self._once(request, remembered, memory, self._stale)
 
-    async def _once(self, request: web.Request, verdict: Verified) -> web.StreamResponse:
-        """Publish a signed callback at most once while its timestamp is in the window."""
-        replay = self.policy.replay
-        assert replay is not None
+    async def _once(
+        self, request: web.Request, verdict: Verified, replay: ReplayCache, publish: Handler
+    ) -> web.StreamResponse:
+        """Publish a signed callback at most once while `replay` remembers it."""
         claim = replay.claim(verdict.key, verdict.expires_at)
         if claim is Claim.DONE:
             self.note(request, "replay")
             return web.Response(body=ACCEPTED, content_type="application/json")
         if claim is Claim.PENDING:
             raise ReplayInFlight("replay_in_flight")
+        if claim is Claim.FULL:
+            raise ReplayMemoryFull("replay_memory_full")
         try:
-            response = await self._inner(request)
+            response = await publish(request)
         except BaseException:
             replay.release(verdict.key)
             raise

@@ -21,12 +21,25 @@ def networks(key: str, cidrs: Iterable[str]) -> tuple[Network, ...]:
 
 
 def address(text: str | None) -> Address | None:
+    """The address in `text`, in the forms proxies write: `192.0.2.7`, `192.0.2.7:4711`,
+    `2001:db8::1`, `[2001:db8::1]:4711`, `::ffff:192.0.2.7` (taken as the IPv4 it maps)."""
     if not text:
         return None
     try:
-        return ipaddress.ip_address(text.strip().strip("[]"))
+        addr = ipaddress.ip_address(_without_port(text.strip()))
     except ValueError:
         return None
+    mapped = getattr(addr, "ipv4_mapped", None)
+    return mapped if mapped is not None else addr
+
+
+def _without_port(text: str) -> str:
+    if text.startswith("["):  # [v6] or [v6]:port
+        return text[1 : text.find("]")] if "]" in text else text
+    host, colon, port = text.rpartition(":")
+    if colon and "." in host and ":" not in host and port.isdigit():  # v4:port
+        return host
+    return text
 
 
 def within(addr: Address | None, nets: tuple[Network, ...]) -> bool:
@@ -60,4 +73,6 @@ def handler_args(settings: SecuritySettings) -> dict[str, Any]:
         "max_field_size": settings.max_header_bytes,
         "max_line_size": settings.max_request_line_bytes,
         "keepalive_timeout": settings.idle_timeout_seconds,
+        # Encoded bodies are refused (relay.edge.body.refuse_encoded): never inflate them.
+        "auto_decompress": False,
     }

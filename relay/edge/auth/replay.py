@@ -1,14 +1,18 @@
 """A bounded memory of signed callbacks already seen, for replay protection.
 
 A key is claimed when a signed callback arrives, committed once it was published, and
-released if publishing failed (so Sinch's retry of it is accepted). Entries live until
-their signature timestamp leaves the tolerance window; the oldest go first when full.
+released if publishing failed (so Sinch's retry of it is accepted). An entry lives until
+its own expiry (the end of its signature's window), whatever the arrival rate: a FIFO by
+count forgot a captured signature long before its timestamp left the window, and the
+replay was accepted again. When the memory is full a new key is not admitted (`FULL`:
+the caller answers "retry later"), so a replay is never let in and a genuine first
+sighting is delayed, never dropped.
 """
 
 from __future__ import annotations
 
 import enum
-from collections import OrderedDict
+import heapq
 
 from relay.edge.auth.clock import Clock
 
@@ -17,26 +21,29 @@ class Claim(enum.Enum):
     NEW = "new"  # first sighting: go ahead and publish
     PENDING = "pending"  # the same callback is being published right now
     DONE = "done"  # already published: a replay
+    FULL = "full"  # not remembered and no room to remember it: retry later
 
 
 class ReplayCache:
     def __init__(self, capacity: int, clock: Clock) -> None:
         self._capacity = capacity
         self._clock = clock
-        self._entries: OrderedDict[bytes, tuple[float, bool]] = OrderedDict()
+        self._entries: dict[bytes, tuple[float, bool]] = {}
+        self._expiries: list[tuple[float, bytes]] = []  # a heap; stale items skipped
 
     def __len__(self) -> int:
         return len(self._entries)
 
     def claim(self, key: bytes, expires_at: float) -> Claim:
-        """Record `key` as pending unless it is known and not yet expired."""
+        """Record `key` as pending unless it is known and not yet expired, or memory is full."""
         self._expire()
         known = self._entries.get(key)
         if known is not None:
             return Claim.DONE if known[1] else Claim.PENDING
+        if len(self._entries) >= self._capacity:
+            return Claim.FULL
         self._entries[key] = (expires_at, False)
-        while len(self._entries) > self._capacity:
-            self._entries.popitem(last=False)
+        heapq.heappush(self._expiries, (expires_at, key))
         return Claim.NEW
 
     def commit(self, key: bytes) -> None:
@@ -46,12 +53,14 @@ class ReplayCache:
 
     def release(self, key: bytes) -> None:
         self._entries.pop(key, None)
+        if len(self._expiries) > 2 * self._capacity:  # released keys' heap items: compact
+            self._expiries = [(e, k) for k, (e, _) in self._entries.items()]
+            heapq.heapify(self._expiries)
 
     def _expire(self) -> None:
-        now = self._clock.now()
-        entries = self._entries
-        while entries:
-            key, (expires_at, _) = next(iter(entries.items()))
-            if expires_at > now:
-                return
-            del entries[key]
+        now, heap, entries = self._clock.now(), self._expiries, self._entries
+        while heap and heap[0][0] <= now:
+            expires_at, key = heapq.heappop(heap)
+            entry = entries.get(key)
+            if entry is not None and entry[0] == expires_at:
+                del entries[key]

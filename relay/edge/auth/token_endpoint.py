@@ -6,6 +6,7 @@ Client credentials come as HTTP Basic (RFC 6749, 2.3.1) or as form fields
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 
 import orjson
@@ -14,10 +15,19 @@ from prometheus_client import Counter
 
 from relay.edge.auth.basic import CredentialSet
 from relay.edge.auth.oauth import GRANTS, MAX_FORM, TokenIssuer, client_pair, known_client
+from relay.edge.auth.throttle import TokenThrottle
 from relay.edge.handlers import Handler
 from relay.edge.keys import LOG_FIELDS
 
 _NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Limits:
+    """Who is asking (`source` of a request) and how many failures each may have."""
+
+    source: Callable[[web.Request], str]
+    throttle: TokenThrottle
 
 
 def token_handler(
@@ -25,6 +35,7 @@ def token_handler(
     issuer: TokenIssuer,
     admit: Callable[[web.Request], None],
     failures: Counter,
+    limits: Limits,
 ) -> Handler:
     async def token(request: web.Request) -> web.Response:
         admit(request)
@@ -32,7 +43,12 @@ def token_handler(
         pair, grant = client_pair(request.headers.get("Authorization"), form)
         if grant not in GRANTS:
             return _error(request, failures, 400, "unsupported_grant_type")
+        source, client = limits.source(request), _client_id(pair)
+        wait = limits.throttle.retry_after(source, client)
+        if wait:  # past the failure limit: not even checked, so guessing stops paying
+            return _throttled(request, failures, wait)
         if not known_client(clients, pair):
+            limits.throttle.failed(source, client)
             return _error(request, failures, 401, "invalid_client")
         body = {"access_token": issuer.issue(), "token_type": "Bearer", "expires_in": issuer.ttl}
         return web.Response(
@@ -40,6 +56,16 @@ def token_handler(
         )
 
     return token
+
+
+def _client_id(pair: bytes | None) -> str:
+    return "" if pair is None else pair.partition(b":")[0][:128].decode("utf-8", "replace")
+
+
+def _throttled(request: web.Request, failures: Counter, wait: int) -> web.Response:
+    response = _error(request, failures, 429, "too_many_failures")
+    response.headers["Retry-After"] = str(wait)
+    return response
 
 
 def _error(request: web.Request, failures: Counter, status: int, error: str) -> web.Response:
