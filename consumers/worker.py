@@ -20,11 +20,10 @@ import time
 from collections.abc import Sequence
 from typing import Protocol
 
-import aio_pika
 import structlog
 from aio_pika.abc import AbstractChannel, AbstractIncomingMessage, AbstractRobustConnection
 
-from consumers.amqp import reroute, topology
+from consumers.amqp import failover, reroute, topology
 from consumers.amqp.envelope import Envelope, attempt_of, open_envelope
 from consumers.batches import Batcher
 from consumers.config import WorkerSettings
@@ -85,8 +84,8 @@ class Worker:
         """Consume until `stop` is set, then drain for at most `shutdown_timeout` seconds."""
         started = time.monotonic()
         s = self.settings
-        self._connection = await aio_pika.connect_robust(
-            s.amqp_url.reveal(), client_properties={"connection_name": s.connection_name}
+        self._connection = await failover.connect_robust(
+            s.addresses(), client_properties={"connection_name": s.connection_name}
         )
         try:
             await self._consume_until(stop)
