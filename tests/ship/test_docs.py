@@ -1,4 +1,4 @@
-"""README.md cannot drift: its generated tables are compared with the code."""
+"""The docs cannot drift: their generated tables are compared with the code."""
 
 from __future__ import annotations
 
@@ -13,11 +13,12 @@ from relay.telemetry.metrics import create_metrics
 from tests.ship.dockerfile import ROOT
 
 OPERATIONS = (ROOT / "README.md").read_text(encoding="utf-8")
+CONFIGURATION = (ROOT / "docs" / "configuration.md").read_text(encoding="utf-8")
 
 
 def test_configuration_table_is_the_generated_one() -> None:
-    """The reference table equals `relay config --reference` (regenerate it if this fails)."""
-    assert config_reference.extract(OPERATIONS) == config_reference.block()
+    """docs/configuration.md holds `relay config --reference` (regenerate it if this fails)."""
+    assert config_reference.extract(CONFIGURATION) == config_reference.block()
 
 
 def test_every_setting_is_described() -> None:
@@ -28,9 +29,11 @@ def test_every_setting_is_described() -> None:
 
 
 def test_every_setting_has_a_row_with_its_variable() -> None:
-    """The table names RELAY_<SECTION>_<KEY> for each setting, e.g. RELAY_AMQP_URL."""
+    """RELAY_<SECTION>_<KEY> for the relay, CONSUMER_<KEY> for the workers, secrets' twins."""
     table = config_reference.table()
     assert "| `amqp.url` | `RELAY_AMQP_URL` |" in table
+    assert "| `consumers.amqp_urls` | `CONSUMER_AMQP_URLS` |" in table
+    assert "| `consumers.store_url_file` | `CONSUMER_STORE_URL_FILE` |" in table
     assert len(table.splitlines()) == 2 + len(list(config_reference.rows()))
 
 
