@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import aio_pika
-from aio_pika.abc import AbstractConnection, AbstractRobustConnection
+from aio_pika.abc import AbstractConnection
 from aio_pika.exceptions import CONNECTION_EXCEPTIONS
 from aio_pika.robust_connection import RobustConnection
 from yarl import URL
@@ -38,7 +38,7 @@ class FailoverConnection(RobustConnection):
 
 async def connect_robust(
     addresses: Sequence[Secret], within: float | None = None, **kwargs: Any
-) -> AbstractRobustConnection:
+) -> FailoverConnection:
     """A failover connection to the first address that answers."""
     failure: Exception | None = None
     for index in range(len(addresses)):
