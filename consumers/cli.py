@@ -5,6 +5,9 @@ python -m consumers status BATCH_ID                 delivery status table of a b
 python -m consumers opt-outs [--to NUMBER]          the opt-out list
 python -m consumers dlq KIND [--limit N] [--replay] read (or re-drive) the DLQ
 python -m consumers health KIND                     exit 0 if broker, queue and store are fine
+
+`--config PATH` (before the command) names the deployment's TOML file; without it
+`CONSUMER_CONFIG`, then `RELAY_CONFIG`, then config/relay.toml if present, as for the relay.
 """
 
 from __future__ import annotations
@@ -12,16 +15,16 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import os
 import signal
 import sys
 from collections.abc import AsyncIterator, Coroutine, Mapping, Sequence
+from pathlib import Path
 from typing import Any, TextIO
 
-import aio_pika
-
 from consumers import server
-from consumers.amqp import dlq
-from consumers.config import ConfigError, WorkerKind, WorkerSettings, load_settings
+from consumers.amqp import dlq, failover
+from consumers.config import ConfigError, WorkerKind, WorkerSettings, config_path, load_settings
 from consumers.handlers.delivery_reports import DeliveryReportHandler
 from consumers.handlers.inbound import InboundHandler
 from consumers.metrics import Metrics
@@ -32,10 +35,12 @@ from relay.config import LoggingSettings
 from relay.telemetry.logs import configure as configure_logging
 
 KINDS = [k.value for k in WorkerKind]
+DEFAULT_CONFIG = Path("config/relay.toml")
 
 
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m consumers", description=__doc__.split("\n")[0])
+    p.add_argument("--config", type=Path, help="TOML settings ([consumers] and [amqp] tables)")
     sub = p.add_subparsers(dest="command", required=True)
     for kind in KINDS:
         sub.add_parser(kind, help=f"run the {kind} worker")
@@ -56,7 +61,8 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
     command = args.command
     kind = WorkerKind(args.kind if command in ("dlq", "health") else _kind_of(command))
     try:
-        settings = load_settings(kind, environ)
+        env = os.environ if environ is None else environ
+        settings = load_settings(kind, env, args.config or config_path(env, DEFAULT_CONFIG))
     except ConfigError as exc:
         sys.stderr.write(f"configuration error: {exc}\n")
         return 2
@@ -163,7 +169,7 @@ async def health(settings: WorkerSettings, out: TextIO) -> int:
     """Exit 0 when the broker answers, the worker queue exists and the store opens."""
     store = store_for(settings)
     try:
-        connection = await aio_pika.connect(settings.amqp_url.reveal(), timeout=5)
+        connection = await failover.connect(settings.addresses(), within=5)
         async with connection:
             channel = await connection.channel()
             queue = await channel.declare_queue(settings.queue, passive=True)

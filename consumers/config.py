@@ -1,9 +1,11 @@
-"""Worker settings: `CONSUMER_*` environment variables, parsed once at the entry point.
+"""Worker settings: the `[consumers]` table and `CONSUMER_*` variables, through the relay's loader.
 
 Every field of `WorkerSettings` has a variable `CONSUMER_<FIELD>` in upper case, e.g.
-`CONSUMER_PREFETCH=256` or `CONSUMER_RETRY_DELAYS=1,5,30`. The queue name and binding
-keys default per worker kind. A value that does not parse raises `ConfigError` naming
-the variable.
+`CONSUMER_PREFETCH=256` or `CONSUMER_RETRY_DELAYS=1,5,30`, and a key in the `[consumers]`
+table of the deployment's TOML file (`[consumers.inbound]` / `[consumers.delivery-reports]`
+override it per kind). The rules are the relay's (relay/config/loader.py): env over TOML,
+`*_file` twins for secrets, bounds, unknown keys refused. The broker is set once: without a
+`CONSUMER_AMQP_*` setting the workers use the relay's `[amqp]` / `RELAY_AMQP_*` addresses.
 """
 
 from __future__ import annotations
@@ -11,14 +13,20 @@ from __future__ import annotations
 import dataclasses
 import enum
 import os
-import typing
 from collections.abc import Mapping
-from typing import Any, Literal
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from msgspec import Meta
 
 from relay.config import DEFAULT_AMQP_URL, ConfigError, Secret, TopologySettings
+from relay.config.loader import Section, given, load_section, not_a_setting, read_toml
+from relay.config.settings import relay_section
 from relay.contract.routing import Flow, types_of
 
 DEFAULT_STORE_URL = "sqlite:///consumers.sqlite3"
+TABLE = "consumers"
+Positive = Annotated[float, Meta(gt=0)]
 
 
 class WorkerKind(enum.StrEnum):
@@ -36,29 +44,39 @@ class WorkerKind(enum.StrEnum):
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class WorkerSettings:
-    kind: WorkerKind = WorkerKind.DELIVERY_REPORTS
+    kind: WorkerKind = dataclasses.field(
+        default=WorkerKind.DELIVERY_REPORTS, metadata=not_a_setting()
+    )
     amqp_url: Secret = Secret(DEFAULT_AMQP_URL)
+    # Several brokers (cluster nodes), tried in turn on (re)connect; overrides `amqp_url`.
+    amqp_urls: tuple[Secret, ...] = ()
     connection_name: str = ""
-    queue: str = ""
+    queue: Annotated[str, Meta(min_length=1)] = ""
     queue_type: Literal["quorum", "classic"] = "quorum"
-    binding_keys: tuple[str, ...] = ()
+    binding_keys: Annotated[tuple[str, ...], Meta(min_length=1)] = ()
     declare_exchange: bool = True
-    prefetch: int = 512
-    batch_size: int = 256
-    batch_wait: float = 0.01
-    retry_delays: tuple[float, ...] = (1.0, 5.0, 30.0, 120.0, 600.0)
-    max_attempts: int = 6
+    prefetch: Annotated[int, Meta(ge=1)] = 512
+    batch_size: Annotated[int, Meta(ge=1)] = 256
+    batch_wait: Annotated[float, Meta(ge=0)] = 0.01
+    retry_delays: Annotated[tuple[Positive, ...], Meta(min_length=1)] = (
+        1.0, 5.0, 30.0, 120.0, 600.0,
+    )  # fmt: skip
+    max_attempts: Annotated[int, Meta(ge=1)] = 6
     delivery_limit: int = 50
-    shutdown_timeout: float = 10.0
-    settle_grace: float = 0.3
+    shutdown_timeout: Annotated[float, Meta(ge=0)] = 10.0
+    settle_grace: Annotated[float, Meta(ge=0)] = 0.3
     store_url: Secret = Secret(DEFAULT_STORE_URL)
     sqlite_synchronous: Literal["FULL", "NORMAL"] = "FULL"
-    http_port: int = 0
+    http_port: Annotated[int, Meta(ge=0, le=65535)] = 0
     http_host: str = "127.0.0.1"
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     log_format: Literal["auto", "json", "console"] = "auto"
-    exchange: str = ""
+    exchange: Annotated[str, Meta(min_length=1)] = ""
     unrouted_exchange: str = TopologySettings().unrouted
+
+    def addresses(self) -> tuple[Secret, ...]:
+        """Every broker address to try, in order (as the relay's `AmqpSettings.addresses`)."""
+        return self.amqp_urls or (self.amqp_url,)
 
     @property
     def topology(self) -> TopologySettings:
@@ -67,6 +85,10 @@ class WorkerSettings:
         if self.kind is WorkerKind.DELIVERY_REPORTS:
             return dataclasses.replace(names, delivery_reports=self.exchange)
         return dataclasses.replace(names, inbound=self.exchange)
+
+
+SECTION = Section(TABLE, WorkerSettings, "CONSUMER")
+BROKER = ("amqp_url", "amqp_urls")
 
 
 def defaults_for(kind: WorkerKind) -> WorkerSettings:
@@ -87,74 +109,48 @@ def _relay_exchange(kind: WorkerKind) -> str:
 
 
 def env_var(field: str) -> str:
-    return f"CONSUMER_{field}".upper()
+    return SECTION.var(field)
 
 
-def load_settings(kind: WorkerKind, environ: Mapping[str, str] | None = None) -> WorkerSettings:
-    """Per-kind defaults overridden by the `CONSUMER_*` variables of `environ`."""
+def config_path(environ: Mapping[str, str], default: Path) -> Path | None:
+    """The deployment's TOML file: `CONSUMER_CONFIG`, else the relay's (`relay serve`'s rule)."""
+    path = environ.get("CONSUMER_CONFIG") or environ.get("RELAY_CONFIG")
+    if path:
+        return Path(path)
+    return default if default.exists() else None
+
+
+def load_settings(
+    kind: WorkerKind, environ: Mapping[str, str] | None = None, path: Path | None = None
+) -> WorkerSettings:
+    """Per-kind defaults overridden by `path`'s `[consumers]` table and `CONSUMER_*`."""
     env = os.environ if environ is None else environ
-    base = defaults_for(kind)
-    hints = typing.get_type_hints(WorkerSettings)
-    changes = {
-        f.name: _parse(env_var(f.name), hints[f.name], env[env_var(f.name)])
-        for f in dataclasses.fields(WorkerSettings)
-        if f.name != "kind" and env_var(f.name) in env
-    }
-    settings = dataclasses.replace(base, **changes)
-    _validate(settings)
-    return settings
+    raw = read_toml(path)
+    table = _table_for(kind, raw.get(TABLE, {}))
+    settings: WorkerSettings = load_section(SECTION, table, env, base=defaults_for(kind))
+    if any(given(SECTION, table, env, name) for name in BROKER):
+        return settings
+    return _with_relay_broker(settings, raw.get("amqp", {}), env)
 
 
-def _validate(s: WorkerSettings) -> None:
-    checks = {
-        "prefetch": s.prefetch >= 1,
-        "batch_size": s.batch_size >= 1,
-        "batch_wait": s.batch_wait >= 0,
-        "retry_delays": bool(s.retry_delays) and all(d > 0 for d in s.retry_delays),
-        "max_attempts": s.max_attempts >= 1,
-        "shutdown_timeout": s.shutdown_timeout >= 0,
-        "settle_grace": s.settle_grace >= 0,
-        "queue": bool(s.queue),
-        "binding_keys": bool(s.binding_keys),
-        "exchange": bool(s.exchange),
-    }
-    for field, ok in checks.items():
-        if not ok:
-            raise ConfigError(f"invalid setting {env_var(field)}")
+def _table_for(kind: WorkerKind, table: Any) -> Any:
+    """`[consumers]` with `[consumers.<kind>]` laid over it; the other kind's table dropped."""
+    if not isinstance(table, dict):
+        return table
+    kinds = {k.value for k in WorkerKind}
+    common = {key: value for key, value in table.items() if key not in kinds}
+    own = table.get(kind.value, {})
+    if not isinstance(own, dict):
+        raise ConfigError(f"setting {TABLE}.{kind.value} must be a table")
+    return common | own
 
 
-def _parse(var: str, hint: Any, text: str) -> Any:
-    try:
-        return _parse_value(hint, text.strip())
-    except ValueError as exc:
-        raise ConfigError(f"invalid setting {var}: {exc}") from None
-
-
-def _parse_value(hint: Any, text: str) -> Any:
-    origin = typing.get_origin(hint)
-    if origin is Literal:
-        if text not in typing.get_args(hint):
-            raise ValueError(f"expected one of {', '.join(typing.get_args(hint))}")
-        return text
-    if origin is tuple:
-        item = typing.get_args(hint)[0]
-        return tuple(_parse_value(item, p.strip()) for p in text.split(",") if p.strip())
-    if hint is bool:
-        return _parse_bool(text)
-    if hint is Secret:
-        if not text:
-            raise ValueError("expected a non-empty string")
-        return Secret(text)
-    return hint(text)
-
-
-def _parse_bool(text: str) -> bool:
-    lowered = text.lower()
-    if lowered in ("1", "true", "yes", "on"):
-        return True
-    if lowered in ("0", "false", "no", "off"):
-        return False
-    raise ValueError(f"expected a boolean, got {text!r}")
+def _with_relay_broker(
+    settings: WorkerSettings, raw: Any, env: Mapping[str, str]
+) -> WorkerSettings:
+    """The relay's broker addresses: one deployment sets the broker once."""
+    amqp = load_section(relay_section("amqp"), raw, env)
+    return dataclasses.replace(settings, amqp_url=amqp.url, amqp_urls=amqp.urls)
 
 
 __all__ = ["ConfigError", "WorkerKind", "WorkerSettings", "defaults_for", "load_settings"]

@@ -11,11 +11,10 @@ import asyncio
 import contextlib
 import time
 
-import aio_pika
 import structlog
 from aio_pika.abc import AbstractIncomingMessage, AbstractRobustConnection
 
-from consumers.amqp import topology
+from consumers.amqp import failover, topology
 from consumers.amqp.transport import AmqpTransport
 from consumers.batches import Batcher
 from consumers.config import WorkerSettings
@@ -53,8 +52,8 @@ class Worker:
         """Consume until `stop` is set, then drain for at most `shutdown_timeout` seconds."""
         started = time.monotonic()
         s = self.settings
-        self._connection = await aio_pika.connect_robust(
-            s.amqp_url.reveal(), client_properties={"connection_name": s.connection_name}
+        self._connection = await failover.connect_robust(
+            s.addresses(), client_properties={"connection_name": s.connection_name}
         )
         try:
             await self._consume_until(stop)

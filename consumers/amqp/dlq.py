@@ -5,9 +5,9 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-import aio_pika
 from aio_pika.abc import AbstractIncomingMessage
 
+from consumers.amqp import failover
 from consumers.amqp.envelope import ATTEMPT_HEADER, REASON_HEADER
 from consumers.amqp.reroute import PUBLISH_TIMEOUT, copy_of
 from consumers.config import WorkerSettings
@@ -45,7 +45,7 @@ def _native_reason(headers: dict[str, Any]) -> str:
 async def inspect(settings: WorkerSettings, limit: int, replay: bool) -> list[DeadLetterInfo]:
     """Up to `limit` dead letters; with `replay`, each goes back to the worker queue."""
     _, dlq_name = dead_letter_names(settings.queue)
-    connection = await aio_pika.connect(settings.amqp_url.reveal())
+    connection = await failover.connect(settings.addresses())
     async with connection:
         channel = await connection.channel(publisher_confirms=True)
         queue = await channel.declare_queue(dlq_name, passive=True)

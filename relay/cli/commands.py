@@ -21,9 +21,9 @@ Subparsers = Any  # argparse's _SubParsersAction is private
 
 def add_commands(sub: Subparsers) -> None:
     """Register every subcommand on the `relay` parser."""
+    from relay.cli import reference as config_reference
     from relay.cli import serve, simulate
     from relay.cli import topology as topology_cli
-    from relay.config import reference as config_reference
 
     srv = sub.add_parser("serve", help="serve Sinch callbacks and publish them to RabbitMQ")
     serve.add_arguments(srv)

@@ -1,26 +1,26 @@
-"""Settings: a TOML file plus `RELAY_*` environment overrides, parsed once.
+"""The relay's settings model: a TOML file plus `RELAY_*` environment overrides, parsed once.
 
 Every setting lives in a section (`[amqp]`, `[http]`, ...). Its environment override is
-`RELAY_<SECTION>_<KEY>` in upper case, e.g. `RELAY_AMQP_CONFIRM_TIMEOUT=2.5`. The AMQP URL
-is the one exception with a short name of its own: `RELAY_AMQP_URL`. A value that does
-not parse stops start-up with a `ConfigError` naming the key and its variable.
+`RELAY_<SECTION>_<KEY>` in upper case, e.g. `RELAY_AMQP_CONFIRM_TIMEOUT=2.5` or
+`RELAY_AMQP_URL`. Bounds are `Meta` annotations on the fields; relay/config/loader.py (shared
+with the consumers) coerces, checks and names the key and its variable in every error.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import os
-import tomllib
 import typing
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
+
+from msgspec import Meta
+
+from relay.config.loader import Section, load_section, read_toml, reject_unknown
+from relay.config.secret import ConfigError, Secret
 
 DEFAULT_AMQP_URL = "amqp://guest:guest@127.0.0.1:5672/"
-
-
-class ConfigError(ValueError):
-    """A setting is missing or malformed; the message names the key."""
 
 
 # Request headers that carry credentials: no setting may forward them to the broker.
@@ -28,41 +28,14 @@ NEVER_FORWARD = frozenset({"authorization", "cookie", "proxy-authorization"})
 SIGNATURE_HEADERS = "x-sinch-webhook-signature"
 
 
-class Secret:
-    """A string that never shows itself in `repr`, `str` or logs."""
-
-    __slots__ = ("_value",)
-
-    def __init__(self, value: str) -> None:
-        self._value = value
-
-    def reveal(self) -> str:
-        return self._value
-
-    def __repr__(self) -> str:
-        return "Secret('**********')"
-
-    __str__ = __repr__
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Secret) and other._value == self._value
-
-    def __hash__(self) -> int:
-        return hash(self._value)
-
-
-def _min(value: float) -> dict[str, float]:
-    return {"min": value}
-
-
 @dataclasses.dataclass(frozen=True, slots=True)
 class HttpSettings:
     host: str = "0.0.0.0"
-    port: int = dataclasses.field(default=8080, metadata=_min(0))
-    max_body_bytes: int = dataclasses.field(default=1024 * 1024, metadata=_min(1))
+    port: Annotated[int, Meta(ge=0)] = 8080
+    max_body_bytes: Annotated[int, Meta(ge=1)] = 1024 * 1024
     # Request headers copied into AMQP headers as `http-<name>`; never auth or signatures.
     forward_headers: tuple[str, ...] = ("user-agent", "x-request-id")
-    retry_after_seconds: int = dataclasses.field(default=5, metadata=_min(1))
+    retry_after_seconds: Annotated[int, Meta(ge=1)] = 5
 
     def __post_init__(self) -> None:
         # Checked once here, not per request: credentials never reach the broker.
@@ -82,17 +55,17 @@ class AmqpSettings:
     # RELAY_AMQP_URLS="amqp://u:p@node1:5672/,amqp://u:p@node2:5672/"
     urls: tuple[Secret, ...] = ()
     connection_name: str = "sinch-relay"
-    confirm_timeout: float = dataclasses.field(default=3.0, metadata=_min(0.001))
-    max_in_flight: int = dataclasses.field(default=4096, metadata=_min(1))
+    confirm_timeout: Annotated[float, Meta(ge=0.001)] = 3.0
+    max_in_flight: Annotated[int, Meta(ge=1)] = 4096
     # Confirm channels on the one connection, used round-robin: the broker runs each
     # channel in its own process, so more than one spreads its work over cores.
-    channels: int = dataclasses.field(default=1, metadata=_min(1))
-    reconnect_interval: float = dataclasses.field(default=1.0, metadata=_min(0.01))
+    channels: Annotated[int, Meta(ge=1)] = 1
+    reconnect_interval: Annotated[float, Meta(ge=0.01)] = 1.0
     # Reconnect delays double up to this: short, so the relay is back within seconds of
     # the broker (the fault suite saw 503s linger up to 6 s with a 30 s cap).
-    max_reconnect_interval: float = dataclasses.field(default=2.0, metadata=_min(0.01))
-    connect_timeout: float = dataclasses.field(default=5.0, metadata=_min(0.01))
-    heartbeat: int = dataclasses.field(default=30, metadata=_min(0))
+    max_reconnect_interval: Annotated[float, Meta(ge=0.01)] = 2.0
+    connect_timeout: Annotated[float, Meta(ge=0.01)] = 5.0
+    heartbeat: Annotated[int, Meta(ge=0)] = 30
     # batched: a tick's publishes framed into one write (aiormq internals, version-guarded);
     # public: one basic_publish each, aiormq's public API only.
     pipeline: Literal["batched", "public"] = "batched"
@@ -121,13 +94,9 @@ class LoggingSettings:
 @dataclasses.dataclass(frozen=True, slots=True)
 class ShutdownSettings:
     # Seconds to keep answering 503 (readiness false) before the listener closes.
-    grace: float = dataclasses.field(default=0.0, metadata=_min(0))
+    grace: Annotated[float, Meta(ge=0)] = 0.0
     # Upper bound on waiting for in-flight requests and confirms.
-    timeout: float = dataclasses.field(default=10.0, metadata=_min(0))
-
-
-def _range(low: float, high: float) -> dict[str, float]:
-    return {"min": low, "max": high}
+    timeout: Annotated[float, Meta(ge=0)] = 10.0
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -142,13 +111,13 @@ class SecuritySettings:
     hmac_routes: tuple[str, ...] = ()
     hmac_secrets: tuple[Secret, ...] = ()
     hmac_secrets_file: str = ""
-    hmac_tolerance_seconds: int = dataclasses.field(default=300, metadata=_min(1))
+    hmac_tolerance_seconds: Annotated[int, Meta(ge=1)] = 300
     # A valid signature outside the window: relay it to the unrouted exchange, or 401.
     hmac_stale: Literal["unrouted", "reject"] = "unrouted"
-    replay_cache_size: int = dataclasses.field(default=100_000, metadata=_min(1))
+    replay_cache_size: Annotated[int, Meta(ge=1)] = 100_000
     # How long a stale signature, once quarantined, is not quarantined again: Sinch's
     # retries span ~46 h (docs/sinch.md), so a bit longer than that.
-    stale_memory_seconds: int = dataclasses.field(default=48 * 3600, metadata=_min(1))
+    stale_memory_seconds: Annotated[int, Meta(ge=1)] = 48 * 3600
     basic_routes: tuple[str, ...] = ()
     basic_credentials: tuple[Secret, ...] = ()  # "user:password"
     basic_credentials_file: str = ""
@@ -158,28 +127,28 @@ class SecuritySettings:
     oauth_token_keys: tuple[Secret, ...] = ()  # the first signs tokens, all verify
     oauth_token_keys_file: str = ""
     oauth_token_path: str = "/oauth/token"
-    oauth_token_ttl_seconds: int = dataclasses.field(default=900, metadata=_range(30, 3600))
-    oauth_token_grace_seconds: int = dataclasses.field(default=300, metadata=_min(0))
+    oauth_token_ttl_seconds: Annotated[int, Meta(ge=30, le=3600)] = 900
+    oauth_token_grace_seconds: Annotated[int, Meta(ge=0)] = 300
     # Wrong client secrets allowed per window, then 429 until the window ends.
-    oauth_token_failures_per_source: int = dataclasses.field(default=10, metadata=_min(1))
-    oauth_token_failures_per_client: int = dataclasses.field(default=50, metadata=_min(1))
-    oauth_token_failure_window_seconds: int = dataclasses.field(default=60, metadata=_min(1))
+    oauth_token_failures_per_source: Annotated[int, Meta(ge=1)] = 10
+    oauth_token_failures_per_client: Annotated[int, Meta(ge=1)] = 50
+    oauth_token_failure_window_seconds: Annotated[int, Meta(ge=1)] = 60
     allow_cidrs: tuple[str, ...] = ()
     trusted_proxies: tuple[str, ...] = ()
-    max_body_bytes_delivery_reports: int = dataclasses.field(default=0, metadata=_min(0))
-    max_body_bytes_inbound: int = dataclasses.field(default=0, metadata=_min(0))
+    max_body_bytes_delivery_reports: Annotated[int, Meta(ge=0)] = 0
+    max_body_bytes_inbound: Annotated[int, Meta(ge=0)] = 0
     # Finite by default: a stalled body must not hold its connection and buffer forever.
-    body_timeout_seconds: float = dataclasses.field(default=15.0, metadata=_min(0))
+    body_timeout_seconds: Annotated[float, Meta(ge=0)] = 15.0
     # All request bodies held at once (declared size, or the route's limit if chunked).
-    max_held_body_bytes: int = dataclasses.field(default=64 * 1024 * 1024, metadata=_min(1024))
+    max_held_body_bytes: Annotated[int, Meta(ge=1024)] = 64 * 1024 * 1024
     # Bodies this large share a parsing budget, so they cannot starve small callbacks.
-    large_body_bytes: int = dataclasses.field(default=64 * 1024, metadata=_min(1024))
+    large_body_bytes: Annotated[int, Meta(ge=1024)] = 64 * 1024
     # Share of each second the event loop may spend parsing large bodies.
-    large_body_parse_share: float = dataclasses.field(default=0.25, metadata=_range(0.01, 1))
-    idle_timeout_seconds: float = dataclasses.field(default=75.0, metadata=_min(0.1))
-    max_header_count: int = dataclasses.field(default=64, metadata=_min(8))
-    max_header_bytes: int = dataclasses.field(default=8190, metadata=_min(256))
-    max_request_line_bytes: int = dataclasses.field(default=8190, metadata=_min(256))
+    large_body_parse_share: Annotated[float, Meta(ge=0.01, le=1)] = 0.25
+    idle_timeout_seconds: Annotated[float, Meta(ge=0.1)] = 75.0
+    max_header_count: Annotated[int, Meta(ge=8)] = 64
+    max_header_bytes: Annotated[int, Meta(ge=256)] = 8190
+    max_request_line_bytes: Annotated[int, Meta(ge=256)] = 8190
     tls_cert_file: str = ""
     tls_key_file: str = ""
     tls_client_ca_file: str = ""
@@ -196,17 +165,25 @@ class Settings:
     security: SecuritySettings = SecuritySettings()
 
 
+SECTIONS = tuple(
+    Section(name, cls, f"RELAY_{name}") for name, cls in typing.get_type_hints(Settings).items()
+)
+"""The relay's sections, in order; `[consumers]` is the workers' table (consumers/config.py)."""
+
+FOREIGN_TABLES = frozenset({"consumers"})
+
+
 def load_settings(path: Path | None = None, environ: Mapping[str, str] | None = None) -> Settings:
     """Read `path` (TOML, optional) and the `RELAY_*` variables of `environ` once."""
     env = os.environ if environ is None else environ
-    raw = _read_toml(path) if path else {}
-    _reject_unknown(raw, Settings, "")
-    hints = typing.get_type_hints(Settings)
-    sections = {
-        f.name: _section(f.name, hints[f.name], raw.get(f.name, {}), env)
-        for f in dataclasses.fields(Settings)
-    }
-    return Settings(**sections)
+    raw = read_toml(path)
+    reject_unknown(raw, {s.table for s in SECTIONS} | FOREIGN_TABLES)
+    return Settings(**{s.table: load_section(s, raw.get(s.table, {}), env) for s in SECTIONS})
+
+
+def relay_section(name: str) -> Section:
+    """The relay's section `name` (the consumers load `amqp` to share the broker)."""
+    return next(s for s in SECTIONS if s.table == name)
 
 
 def env_var(section: str, key: str) -> str:
@@ -226,143 +203,5 @@ def environment(section: str, values: Any) -> dict[str, str]:
         if isinstance(value := getattr(values, f.name), str | int | float)
     }
 
-
-def _read_toml(path: Path) -> dict[str, Any]:
-    try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"config file {path} is not valid TOML: {exc}") from exc
-
-
-def _reject_unknown(raw: Mapping[str, Any], cls: Any, prefix: str) -> None:
-    known = {f.name for f in dataclasses.fields(cls)}
-    for key in raw:
-        if key not in known:
-            raise ConfigError(f"unknown setting {prefix}{key}")
-
-
-def _section(name: str, cls: Any, raw: Any, env: Mapping[str, str]) -> Any:
-    if not isinstance(raw, dict):
-        raise ConfigError(f"setting {name} must be a table")
-    _reject_unknown(raw, cls, f"{name}.")
-    hints = typing.get_type_hints(cls)
-    values = {}
-    for f in dataclasses.fields(cls):
-        var = env_var(name, f.name)
-        if var in env:
-            value: Any = env[var]
-        elif f.name in raw:
-            value = raw[f.name]
-        else:
-            continue
-        values[f.name] = _coerce(f"{name}.{f.name} ({var})", hints[f.name], value, f.metadata)
-    _merge_secret_files(name, cls, values)
-    return cls(**values)
-
-
-def _merge_secret_files(name: str, cls: Any, values: dict[str, Any]) -> None:
-    """Append the lines of each `<key>_file` to the secret list `<key>`."""
-    for f in dataclasses.fields(cls):
-        path = values.get(f"{f.name}_file")
-        if path:
-            extra = _read_secret_lines(f"{name}.{f.name}", path)
-            values[f.name] = (*values.get(f.name, ()), *extra)
-
-
-def _read_secret_lines(key: str, path: str) -> tuple[Secret, ...]:
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"cannot read {key}_file {path}: {exc.strerror}") from None
-    lines = (line.strip() for line in text.splitlines())
-    return tuple(Secret(line) for line in lines if line and not line.startswith("#"))
-
-
-def _coerce(key: str, hint: Any, value: Any, meta: Mapping[str, Any]) -> Any:
-    try:
-        result = _PARSERS[_kind(hint)](hint, value)
-    except (TypeError, ValueError) as exc:
-        raise ConfigError(f"invalid setting {key}: {exc}") from None
-    if "min" in meta and result < meta["min"]:
-        raise ConfigError(f"invalid setting {key}: must be >= {meta['min']}, got {result}")
-    if "max" in meta and result > meta["max"]:
-        raise ConfigError(f"invalid setting {key}: must be <= {meta['max']}, got {result}")
-    return result
-
-
-def _kind(hint: Any) -> Any:
-    origin = typing.get_origin(hint)
-    return origin if origin in (Literal, tuple) else hint
-
-
-def _parse_bool(_: Any, value: Any) -> bool:
-    if isinstance(value, bool):
-        return value
-    text = str(value).strip().lower()
-    if text in ("1", "true", "yes", "on"):
-        return True
-    if text in ("0", "false", "no", "off"):
-        return False
-    raise ValueError(f"expected a boolean, got {value!r}")
-
-
-def _parse_int(_: Any, value: Any) -> int:
-    if isinstance(value, bool | float):
-        raise ValueError(f"expected an integer, got {value!r}")
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"expected an integer, got {value!r}") from None
-
-
-def _parse_float(_: Any, value: Any) -> float:
-    if isinstance(value, bool):
-        raise ValueError(f"expected a number, got {value!r}")
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"expected a number, got {value!r}") from None
-
-
-def _parse_str(_: Any, value: Any) -> str:
-    if not isinstance(value, str):
-        raise ValueError(f"expected a string, got {value!r}")
-    return value
-
-
-def _parse_secret(_: Any, value: Any) -> Secret:
-    if not isinstance(value, str) or not value:
-        raise ValueError("expected a non-empty string")
-    return Secret(value)
-
-
-def _parse_literal(hint: Any, value: Any) -> str:
-    choices = typing.get_args(hint)
-    if value not in choices:
-        raise ValueError(f"expected one of {', '.join(choices)}, got {value!r}")
-    return str(value)
-
-
-def _parse_tuple(hint: Any, value: Any) -> tuple[Any, ...]:
-    items = value.split(",") if isinstance(value, str) else value
-    if not isinstance(items, list | tuple) or not all(isinstance(i, str) for i in items):
-        raise ValueError("expected a list of strings")
-    strings = tuple(i.strip() for i in items if i.strip())
-    if typing.get_args(hint)[0] is Secret:
-        return tuple(Secret(i) for i in strings)
-    return strings
-
-
-_PARSERS: dict[Any, Callable[[Any, Any], Any]] = {
-    bool: _parse_bool,
-    int: _parse_int,
-    float: _parse_float,
-    str: _parse_str,
-    Secret: _parse_secret,
-    Literal: _parse_literal,
-    tuple: _parse_tuple,
-}
 
 __all__ = ["ConfigError", "Secret", "Settings", "env_var", "load_settings"]

@@ -6,8 +6,8 @@ from pathlib import Path
 
 from aiohttp import web
 
+from relay.cli.reference import rows
 from relay.config import Settings, load_settings
-from relay.config.reference import rows
 from relay.edge.app import create_app
 from tests.deploy.manifests import (
     Doc,

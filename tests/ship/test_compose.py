@@ -6,7 +6,6 @@ checks the image's own probe, and every RELAY_*/CONSUMER_* variable a real setti
 
 from __future__ import annotations
 
-import dataclasses
 import tomllib
 from typing import Any
 from urllib.parse import urlsplit
@@ -15,10 +14,9 @@ import pytest
 import yaml
 
 from consumers.cli import parser as consumers_parser
-from consumers.config import WorkerKind, WorkerSettings
-from consumers.config import env_var as consumer_env_var
+from consumers.config import WorkerKind
+from relay.cli.reference import rows
 from relay.config import HttpSettings
-from relay.config.reference import rows
 from tests.ship import dockerfile
 from tests.ship.dockerfile import ROOT
 
@@ -103,7 +101,7 @@ def test_relay_variables_are_settings() -> None:
 
 def test_consumer_variables_are_settings() -> None:
     """Every CONSUMER_* variable names a real worker setting."""
-    known = {consumer_env_var(f.name) for f in dataclasses.fields(WorkerSettings)}
+    known = {row.env for row in rows() if row.key.startswith("consumers.")}
     for kind in CONSUMERS:
         for var in SERVICES[kind]["environment"]:
             assert not var.startswith("CONSUMER_") or var in known, var
