@@ -19,7 +19,8 @@ import pytest
 
 _TESTS = Path(__file__).parent
 _SERVICE_FIXTURES = frozenset({"amqp_url", "postgres_url"})
-_INTEGRATION_DIRS = ("integration", "bench")
+# containers: podman builds the image and runs it against the local broker (docs/containers.md).
+_INTEGRATION_DIRS = ("integration", "bench", "containers")
 
 
 def _from_env_or_container(var: str, start: str) -> Iterator[str]:
