@@ -11,8 +11,7 @@ chunked) and returns it when the request ends; over the budget the answer is 503
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 from aiohttp import web
 
@@ -34,16 +33,19 @@ class BodyBudget:
         declared = request.content_length
         return self._unknown if declared is None else min(declared, self._unknown)
 
-    @contextlib.contextmanager
-    def hold(self, size: int) -> Iterator[None]:
-        """Reserve `size` bytes for the duration of the block, or `BodiesOverBudget`."""
+    def reserve(self, size: int) -> int:
+        """Reserve `size` bytes (give them back with `release`), or `BodiesOverBudget`.
+
+        A pair of calls, not a context manager: this runs on every request, and a
+        generator-based one costs more than the rest of the bookkeeping together.
+        """
         if self.held + size > self._limit:
             raise BodiesOverBudget("held_body_bytes")
         self.held += size
-        try:
-            yield
-        finally:
-            self.held -= size
+        return size
+
+    def release(self, size: int) -> None:
+        self.held -= size
 
 
 class ParseBudget:
@@ -93,10 +95,20 @@ async def read_body(request: web.Request, seconds: float) -> bytes:
 
     `SlowBody` (503) if it takes longer; `ClientGone` if the client disconnects first.
     """
+    if not seconds or request.content.is_eof():
+        # Already all here (a small callback arrives with its headers): nothing to time.
+        return await _read(request)
     try:
-        async with asyncio.timeout(seconds or None):
+        async with asyncio.timeout(seconds):
             return await request.read()
     except TimeoutError:
         raise SlowBody("body_timeout") from None
     except ConnectionResetError:  # aiohttp's "Connection lost" while the body streamed in
+        raise ClientGone("client_disconnected") from None
+
+
+async def _read(request: web.Request) -> bytes:
+    try:
+        return await request.read()
+    except ConnectionResetError:
         raise ClientGone("client_disconnected") from None

@@ -46,7 +46,8 @@ def callback_handler(path_flow: Flow | None, unrouted_reason: str | None = None)
         app = request.app  # a property lookup each time: read it once
         if app[LIFECYCLE].draining:
             raise ShuttingDown("relay is shutting down")
-        body = await read_body(request, 0)  # the guard, if any, read it within its time
+        # Within security.body_timeout_seconds; instant when a guard has read it already.
+        body = await read_body(request, app[SETTINGS].security.body_timeout_seconds)
         event = _classify(body, app[PARSE_BUDGET])
         if unrouted_reason is not None:
             event = event._replace(unrouted_reason=unrouted_reason)

@@ -53,10 +53,11 @@ async def canonical_log(request: web.Request, handler: Handler) -> web.StreamRes
 async def _answer(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Map `RelayError`s to their status; anything unexpected to 500 (Sinch retries it)."""
     budget = request.app[BODY_BUDGET]
+    held = 0
     try:
         refuse_encoded(request)
-        with budget.hold(budget.size_of(request)):
-            return await handler(request)
+        held = budget.reserve(budget.size_of(request))
+        return await handler(request)
     except RelayError as exc:
         request[LOG_FIELDS]["error"] = exc.code
         response = _error_response(request, exc.status, exc.code, exc.retry_after)
@@ -69,6 +70,8 @@ async def _answer(request: web.Request, handler: Handler) -> web.StreamResponse:
         log.exception("http.unhandled_error", request_id=request[REQUEST_ID])
         request[LOG_FIELDS]["error"] = "internal_error"
         return _error_response(request, 500, "internal_error", retry_after=True)
+    finally:
+        budget.release(held)
 
 
 def _client_left(request: web.Request) -> bool:
