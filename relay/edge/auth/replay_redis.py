@@ -20,6 +20,8 @@ import uuid
 
 import redis.asyncio as aioredis
 import structlog
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
 from relay.edge.auth.replay import Claim
@@ -81,6 +83,9 @@ class RedisStore:
             socket_timeout=SOCKET_TIMEOUT,
             socket_connect_timeout=SOCKET_TIMEOUT,
             decode_responses=True,
+            # One immediate retry (a pooled connection Redis closed); no backoff: Sinch
+            # retries, a request must not hang.
+            retry=Retry(NoBackoff(), 1),
         )
         self._claim = client.register_script(_CLAIM)
         self._release = client.register_script(_RELEASE)
