@@ -20,6 +20,7 @@ from relay.edge.app import create_app
 from relay.edge.auth import CALLBACK_PATHS
 from relay.edge.auth.replay import Claim
 from relay.edge.auth.replay_redis import PENDING_SECONDS, RedisStore, redis_key
+from relay.errors import ReplayStoreDown, Unavailable
 from tests.security.conftest import MO_TEXT, secrets, signed
 from tests.support.fakes import FakePublisher, headers_of
 from tests.support.ports import free_port
@@ -184,3 +185,40 @@ async def test_redis_unreachable_is_503_with_retry_after_and_not_ready(
     ready = await client.get("/readyz")
     assert ready.status == 503
     assert (await ready.json())["checks"]["replay_store"] is False
+
+
+async def test_redis_failing_after_the_publish_still_answers_2xx(
+    aiohttp_client: Any, redis_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Published, then Redis fails to mark it: 200 (it was published); a copy is 429."""
+
+    async def fail(self: RedisStore, key: bytes) -> None:
+        raise ReplayStoreDown("replay_store_unavailable")
+
+    monkeypatch.setattr(RedisStore, "commit", fail)
+    client, publisher = await _app(aiohttp_client, redis_url)
+    headers = signed("s", MO_TEXT, _nonce())
+    try:
+        first = await client.post(ROUTE, data=MO_TEXT, headers=headers)
+        copy = await client.post(ROUTE, data=MO_TEXT, headers=headers)
+    finally:
+        await _forget(redis_url, headers)
+    assert (first.status, copy.status) == (200, 429)
+    assert len(publisher.published) == 1
+
+
+async def test_a_failed_publish_releases_its_claim_for_sinchs_retry(
+    aiohttp_client: Any, redis_url: str
+) -> None:
+    """The broker refuses the first attempt (503): the retry is published, once."""
+    client, publisher = await _app(aiohttp_client, redis_url)
+    publisher.fail = Unavailable("broker down")
+    headers = signed("s", MO_TEXT, _nonce())
+    try:
+        first = await client.post(ROUTE, data=MO_TEXT, headers=headers)
+        publisher.fail = None
+        retry = await client.post(ROUTE, data=MO_TEXT, headers=headers)
+    finally:
+        await _forget(redis_url, headers)
+    assert (first.status, retry.status) == (503, 200)
+    assert len(publisher.published) == 1
