@@ -20,11 +20,14 @@ run: install
 # Broker and database tests use $RELAY_TEST_AMQP_URL / $RELAY_TEST_POSTGRES_URL when
 # set, else testcontainers (Docker). With neither, `make test` points them at the
 # standard local ports (and says so); the fixtures fail, never skip, if nothing answers.
+# Redis (the shared replay store's tests) is $RELAY_TEST_REDIS_URL, else the local port.
 LOCAL_AMQP := amqp://guest:guest@127.0.0.1:5672/
 LOCAL_POSTGRES := postgresql://postgres@127.0.0.1:5432/test
+LOCAL_REDIS := redis://127.0.0.1:6379/
 
 test: install
-	@if [ -z "$$RELAY_TEST_AMQP_URL$$RELAY_TEST_POSTGRES_URL" ] && ! docker info >/dev/null 2>&1; then \
+	@export RELAY_TEST_REDIS_URL="$${RELAY_TEST_REDIS_URL:-$(LOCAL_REDIS)}"; \
+	if [ -z "$$RELAY_TEST_AMQP_URL$$RELAY_TEST_POSTGRES_URL" ] && ! docker info >/dev/null 2>&1; then \
 	  echo "make test: no Docker engine and no RELAY_TEST_* URLs: using $(LOCAL_AMQP) and $(LOCAL_POSTGRES)"; \
 	  RELAY_TEST_AMQP_URL=$(LOCAL_AMQP) RELAY_TEST_POSTGRES_URL=$(LOCAL_POSTGRES) $(BIN)/pytest $(PYTEST_ARGS); \
 	else \

@@ -95,6 +95,13 @@ class ReplayMemoryFull(Throttled):
     code = "replay_memory_full"
 
 
+class ReplayStoreDown(RelayError):
+    """The shared replay memory cannot be asked: whether this is a replay is unknown, so
+    neither 2xx (it might be one) nor 4xx (it might be genuine): 503, Sinch retries."""
+
+    status, code, retry_after = 503, "replay_store_unavailable", True
+
+
 class SlowBody(RelayError):
     """The body did not arrive in time: 503, so a genuine sender retries it later."""
 

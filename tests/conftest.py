@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 _TESTS = Path(__file__).parent
-_SERVICE_FIXTURES = frozenset({"amqp_url", "postgres_url"})
+_SERVICE_FIXTURES = frozenset({"amqp_url", "postgres_url", "redis_url"})
 # containers: podman builds the image and runs it against the local broker (docs/containers.md).
 _INTEGRATION_DIRS = ("integration", "bench", "containers")
 
@@ -69,6 +69,27 @@ def amqp_url() -> Iterator[str]:
 def postgres_url() -> Iterator[str]:
     """A PostgreSQL database: RELAY_TEST_POSTGRES_URL or a container."""
     yield from _from_env_or_container("RELAY_TEST_POSTGRES_URL", "postgres")
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    """A Redis the tests may write their own keys to: RELAY_TEST_REDIS_URL (default local).
+
+    Tests never FLUSHDB: it is shared. Each uses keys of its own (unique prefix or nonces).
+    """
+    url = os.environ.get("RELAY_TEST_REDIS_URL", "redis://127.0.0.1:6379/")
+    import redis
+
+    try:
+        with redis.Redis.from_url(url, socket_timeout=2) as client:
+            client.ping()
+    except redis.RedisError as exc:
+        pytest.fail(
+            f"Redis at {url} (RELAY_TEST_REDIS_URL) does not answer: {exc}. "
+            "Start one (see .ci/run) or point RELAY_TEST_REDIS_URL at it.",
+            pytrace=False,
+        )
+    return url
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

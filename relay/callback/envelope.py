@@ -66,6 +66,7 @@ class Received(NamedTuple):
     path_flow: Flow | None  # None for the catch-all /sms
     headers: Mapping[str, str]
     trace: TraceParent | None = None  # the relay's hop; None: derived from `headers`
+    signature_stale: bool = False  # a genuine signature outside its window
 
 
 def build(
@@ -103,6 +104,8 @@ def _headers(event: Event, received: Received, forward: tuple[str, ...]) -> Fiel
         headers[message.SINCH_TYPE] = event.type[:1024]
     if is_misrouted(event, received):
         headers[message.MISROUTED] = True
+    if received.signature_stale:
+        headers[message.SIGNATURE_STALE] = True
     for name, value in (received.trace or continue_trace(received.headers)).headers().items():
         headers[name] = encodable(value)
     for name in forward:  # lower-case, credential-free: HttpSettings checked it once

@@ -43,6 +43,10 @@ DESCRIPTIONS: Mapping[str, str] = {
     "to refuse replays; when full, new ones get 429. Size it above peak rate x tolerance.",
     "security.stale_memory_seconds": "How long a stale signature, once quarantined, is "
     "answered 200 without being quarantined again.",
+    "security.replay_store": "`memory` (this process) or a `redis://` URL: one replay memory "
+    "for every process and replica (docs/security.md, replay memory across replicas).",
+    "security.replay_horizon_seconds": "With a shared store, how long a published signature "
+    "is remembered (longer than Sinch's ~23 h of retries).",
     "security.basic_routes": "Callback paths that require Basic auth.",
     "security.basic_credentials": "Accepted `user:password` pairs.",
     "security.basic_credentials_file": "File with one `user:password` per line, merged in.",

@@ -118,6 +118,12 @@ class SecuritySettings:
     # How long a stale signature, once quarantined, is not quarantined again: Sinch's
     # retries span ~46 h (docs/sinch.md), so a bit longer than that.
     stale_memory_seconds: Annotated[int, Meta(ge=1)] = 48 * 3600
+    # "memory" (this process only) or a redis:// / rediss:// URL: one memory shared by every
+    # process and replica. The URL may hold a password: kept out of repr and logs.
+    replay_store: str = dataclasses.field(default="memory", repr=False)
+    # With a shared store, how long a published signature is remembered: longer than
+    # Sinch's retries (~23 h, docs/sinch.md), so no retry of it is ever published again.
+    replay_horizon_seconds: Annotated[int, Meta(ge=60)] = 48 * 3600
     basic_routes: tuple[str, ...] = ()
     basic_credentials: tuple[Secret, ...] = ()  # "user:password"
     basic_credentials_file: str = ""
@@ -153,6 +159,19 @@ class SecuritySettings:
     tls_key_file: str = ""
     tls_client_ca_file: str = ""
     tls_client_cert: Literal["none", "optional", "required"] = "none"
+
+    def __post_init__(self) -> None:
+        check_replay_store(self.replay_store)
+
+
+def check_replay_store(value: str) -> None:
+    """`ConfigError` unless `value` is "memory" or a Redis URL (never echoed: a password)."""
+    scheme = value.partition("://")[0].lower() if "://" in value else ""
+    if value != "memory" and scheme not in ("redis", "rediss"):
+        key, var = "security.replay_store", env_var("security", "replay_store")
+        raise ConfigError(
+            f"invalid setting {key} ({var}): must be 'memory' or a redis:// or rediss:// URL"
+        )
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

@@ -215,6 +215,11 @@ def _headers(forward: tuple[str, ...]) -> Doc:
             "type": "boolean",
             "description": "a known type on the other channel's URL",
         },
+        message.SIGNATURE_STALE: {
+            "type": "boolean",
+            "description": "a genuine Sinch signature outside its window, never published "
+            "before (only with a shared replay store: security.replay_store)",
+        },
         TRACEPARENT: {**text, "description": "W3C trace context of the relay's hop"},
         TRACESTATE: {**text, "description": "W3C tracestate, when Sinch's caller sent one"},
     }

@@ -22,5 +22,8 @@ TRACESTATE: Final = "tracestate"
 MISROUTED: Final = "x-misrouted"
 UNROUTED_REASON: Final = "x-unrouted-reason"
 SINCH_TYPE: Final = "x-sinch-type"
+# A genuine signature outside its window, published because a shared replay memory says
+# it never was before (docs/security.md, "Replay memory across replicas").
+SIGNATURE_STALE: Final = "x-signature-stale"
 # An allowlisted request header travels as "http-<lower-case name>".
 FORWARDED_PREFIX: Final = "http-"

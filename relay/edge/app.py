@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 from aiohttp import web
 
@@ -13,10 +13,12 @@ from relay.config import Settings
 from relay.contract.routing import CATCH_ALL_PATH, FLOW_PATHS
 from relay.edge import health, middleware
 from relay.edge.auth import Authenticator
+from relay.edge.auth.replay import ReplayStore
 from relay.edge.body import BodyBudget, ParseBudget
 from relay.edge.handlers import callback_handler
 from relay.edge.keys import (
     BODY_BUDGET,
+    DEPENDENCIES,
     IDS,
     LIFECYCLE,
     METRICS,
@@ -24,6 +26,7 @@ from relay.edge.keys import (
     PUBLISHER,
     SETTINGS,
     TRACER,
+    Dependencies,
     Lifecycle,
     Publisher,
 )
@@ -48,6 +51,8 @@ def create_app(settings: Settings, publisher: Publisher | None = None) -> web.Ap
         settings.security.large_body_bytes, settings.security.large_body_parse_share, time.monotonic
     )
     app[TRACER] = create_tracer()
+    app[DEPENDENCIES] = Dependencies()
+    app.cleanup_ctx.append(_replay_store(auth.replay_store))
     if publisher is None:
         app.cleanup_ctx.append(_amqp_publisher)
     else:
@@ -65,6 +70,19 @@ def _add_routes(app: web.Application, auth: Authenticator) -> None:
     app.router.add_get("/readyz", health.readyz)
     app.router.add_get("/metrics", health.metrics)
     app.router.add_get("/asyncapi.json", health.asyncapi_document)
+
+
+def _replay_store(store: ReplayStore) -> Callable[[web.Application], AsyncIterator[None]]:
+    """Open the replay memory with the app (a shared one is a readiness check), close it after."""
+
+    async def lifetime(app: web.Application) -> AsyncIterator[None]:
+        await store.open()
+        if store.shared:
+            app[DEPENDENCIES].checks["replay_store"] = store
+        yield
+        await store.close()
+
+    return lifetime
 
 
 async def _amqp_publisher(app: web.Application) -> AsyncIterator[None]:

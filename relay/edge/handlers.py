@@ -35,11 +35,15 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 ACCEPTED = b'{"status":"accepted"}'
 
 
-def callback_handler(path_flow: Flow | None, unrouted_reason: str | None = None) -> Handler:
+def callback_handler(
+    path_flow: Flow | None, unrouted_reason: str | None = None, *, stale: bool = False
+) -> Handler:
     """A handler for one URL; `path_flow` is what that URL promises (None: any).
 
     With `unrouted_reason`, every callback goes to the unrouted exchange with that reason
-    (edge security uses it to quarantine what it must neither drop nor trust).
+    (edge security uses it to quarantine what it must neither drop nor trust). With
+    `stale`, messages carry `x-signature-stale: true` (a genuine signature outside its
+    window, never published before: docs/security.md).
     """
 
     async def handle(request: web.Request) -> web.Response:
@@ -61,6 +65,7 @@ def callback_handler(path_flow: Flow | None, unrouted_reason: str | None = None)
                 path_flow,
                 request.headers,
                 trace,
+                stale,
             )
             settings, metrics = app[SETTINGS], app[METRICS]
             message = envelope.build(

@@ -7,7 +7,7 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from relay.contract import asyncapi
-from relay.edge.keys import LIFECYCLE, METRICS, PUBLISHER, SETTINGS
+from relay.edge.keys import DEPENDENCIES, LIFECYCLE, METRICS, PUBLISHER, SETTINGS
 
 
 async def healthz(_: web.Request) -> web.Response:
@@ -16,9 +16,12 @@ async def healthz(_: web.Request) -> web.Response:
 
 
 async def readyz(request: web.Request) -> web.Response:
-    """Ready: broker connected, confirm channel open, not blocked, not draining."""
+    """Ready: broker connected, confirm channel open, not blocked, not draining, and every
+    other dependency (the shared replay store, if configured) answering."""
     checks = request.app[PUBLISHER].readiness()
     checks["accepting"] = checks["accepting"] and not request.app[LIFECYCLE].draining
+    for name, dependency in request.app[DEPENDENCIES].checks.items():
+        checks[name] = await dependency.ready()
     ready = all(checks.values())
     request.app[METRICS].broker_up.set(1 if ready else 0)
     body = orjson.dumps({"ready": ready, "checks": checks})

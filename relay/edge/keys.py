@@ -42,6 +42,19 @@ class Lifecycle:
     draining: bool = False
 
 
+class Dependency(Protocol):
+    """Something besides the broker that readiness waits on (the shared replay store)."""
+
+    async def ready(self) -> bool: ...
+
+
+@dataclasses.dataclass(slots=True)
+class Dependencies:
+    """Readiness checks by name, beside the publisher's: /readyz reports each."""
+
+    checks: dict[str, Dependency] = dataclasses.field(default_factory=dict)
+
+
 SETTINGS = web.AppKey("settings", Settings)
 PUBLISHER = web.AppKey("publisher", Publisher)
 METRICS = web.AppKey("metrics", Metrics)
@@ -50,6 +63,7 @@ TRACER = web.AppKey("tracer", Tracer)
 IDS = web.AppKey("ids", IdSource)
 BODY_BUDGET = web.AppKey("body_budget", BodyBudget)
 PARSE_BUDGET = web.AppKey("parse_budget", ParseBudget)
+DEPENDENCIES = web.AppKey("dependencies", Dependencies)
 
 # Per-request: fields the handler adds to the one canonical log line.
 LogFields = dict[str, Any]

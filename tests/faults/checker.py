@@ -14,7 +14,7 @@ import asyncio
 import collections
 import dataclasses
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 import aio_pika
 import aiohttp
@@ -72,6 +72,7 @@ class LoadGenerator:
     request_timeout: float = 10.0
     sent: list[Sent] = dataclasses.field(default_factory=list)
     streak: int = 0  # 2xx answers in a row, most recent last
+    sign: Callable[[bytes], Mapping[str, str]] | None = None  # headers for a body (HMAC)
     _stop: asyncio.Event = dataclasses.field(default_factory=asyncio.Event)
 
     def __post_init__(self) -> None:
@@ -104,7 +105,8 @@ class LoadGenerator:
         started = time.monotonic()
         status, error = None, None
         try:
-            async with session.post(self.base_url + path, data=body) as response:
+            headers = self.sign(body) if self.sign else None
+            async with session.post(self.base_url + path, data=body, headers=headers) as response:
                 await response.read()
                 status = response.status
         except (aiohttp.ClientError, TimeoutError, OSError) as exc:

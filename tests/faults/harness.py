@@ -102,9 +102,12 @@ class Scenario:
     tail: float = 2.0
     recover_within: float = 30.0
     fault_end: float = 0.0
+    sign: Callable[[bytes], Mapping[str, str]] | None = None  # for a relay that wants HMAC
 
     async def run(self, fault: Fault) -> list[Sent]:
-        load = LoadGenerator(self.relay_url, self.names.run_id, rate=self.rate, count=8000)
+        load = LoadGenerator(
+            self.relay_url, self.names.run_id, rate=self.rate, count=8000, sign=self.sign
+        )
         running = asyncio.create_task(load.run())
         try:
             await asyncio.sleep(self.warmup)

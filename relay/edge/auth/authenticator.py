@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from typing import Protocol
 
 import structlog
 from aiohttp import web
@@ -12,10 +12,11 @@ from relay.config import ConfigError, Secret, SecuritySettings
 from relay.contract.routing import CATCH_ALL_PATH, FLOW_PATHS, Flow
 from relay.edge.auth.basic import CredentialSet, fits_header
 from relay.edge.auth.clock import Clock, SystemClock
-from relay.edge.auth.guard import RoutePolicy, guarded, source_gate
+from relay.edge.auth.guard import Handlers, RoutePolicy, guarded, source_gate
 from relay.edge.auth.network import client_address, networks
 from relay.edge.auth.oauth import TokenIssuer
-from relay.edge.auth.replay import ReplayCache
+from relay.edge.auth.replay import MemoryStore, ReplayStore
+from relay.edge.auth.replay_redis import RedisStore
 from relay.edge.auth.signature import SignatureVerifier
 from relay.edge.auth.throttle import FailureWindow, TokenThrottle
 from relay.edge.auth.token_endpoint import Limits, token_handler
@@ -26,7 +27,13 @@ log = structlog.get_logger("relay.auth")
 CALLBACK_PATHS = (CATCH_ALL_PATH, *FLOW_PATHS.values())
 STALE_REASON = "stale_signature"
 
-HandlerFactory = Callable[[Flow | None, str | None], Handler]
+
+class HandlerFactory(Protocol):
+    """`callback_handler`'s shape: a handler for one URL, quarantining or flagging."""
+
+    def __call__(
+        self, path_flow: Flow | None, unrouted_reason: str | None = None, *, stale: bool = False
+    ) -> Handler: ...
 
 
 class Authenticator:
@@ -55,8 +62,8 @@ class Authenticator:
         self._clients = CredentialSet(settings.oauth_clients)
         self._issuer = _issuer(settings, clock)
         self._verifier = _verifier(settings, clock)
-        self._replay = ReplayCache(settings.replay_cache_size, clock)
-        self._stale_replay = ReplayCache(settings.replay_cache_size, clock)
+        self._replay = _replay_store(settings, clock)
+        self._stale_replay = MemoryStore(settings.replay_cache_size, clock)
         self._clock = clock
 
     @property
@@ -64,12 +71,18 @@ class Authenticator:
         """The app-wide body cap: the largest per-channel limit."""
         return max(self._limits.values())
 
+    @property
+    def replay_store(self) -> ReplayStore:
+        """The memory of signed callbacks: opened and closed with the app."""
+        return self._replay
+
     def protect(self, path: str, channel: Flow | None, make: HandlerFactory) -> Handler:
         """The handler for `path`: bare when nothing is configured for it."""
         policy = self.policy(path, channel)
         if policy.is_open():
-            return make(channel, None)
-        return guarded(policy, self._failures, make(channel, None), make(channel, STALE_REASON))
+            return make(channel)
+        handlers = Handlers(make(channel), make(channel, STALE_REASON), make(channel, stale=True))
+        return guarded(policy, self._failures, handlers)
 
     def policy(self, path: str, channel: Flow | None) -> RoutePolicy:
         s = self._settings
@@ -120,6 +133,12 @@ class Authenticator:
         if channel is None or self._limits[channel] >= self.client_max_size:
             return None
         return self._limits[channel]
+
+
+def _replay_store(settings: SecuritySettings, clock: Clock) -> ReplayStore:
+    if settings.replay_store == "memory":
+        return MemoryStore(settings.replay_cache_size, clock)
+    return RedisStore(settings.replay_store, settings.replay_horizon_seconds)
 
 
 def _issuer(settings: SecuritySettings, clock: Clock) -> TokenIssuer | None:

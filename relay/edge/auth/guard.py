@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 
+import structlog
 from aiohttp import web
 from prometheus_client import Counter
 
@@ -17,14 +18,22 @@ from relay.edge.auth.basic import CredentialSet, basic_payload
 from relay.edge.auth.clock import Clock, SystemClock
 from relay.edge.auth.network import Network, client_address, within
 from relay.edge.auth.oauth import TokenIssuer, bearer_token
-from relay.edge.auth.replay import Claim, ReplayCache
+from relay.edge.auth.replay import Claim, ReplayStore
 from relay.edge.auth.signature import SignatureVerifier, Verified
 from relay.edge.body import read_body
 from relay.edge.handlers import ACCEPTED, Handler
 from relay.edge.keys import LOG_FIELDS
-from relay.errors import Forbidden, ReplayInFlight, ReplayMemoryFull, Unauthorized
+from relay.errors import (
+    Forbidden,
+    ReplayInFlight,
+    ReplayMemoryFull,
+    ReplayStoreDown,
+    Unauthorized,
+)
 
-_REFUSALS = (Unauthorized, Forbidden, ReplayInFlight, ReplayMemoryFull)
+log = structlog.get_logger("relay.auth")
+
+_REFUSALS = (Unauthorized, Forbidden, ReplayInFlight, ReplayMemoryFull, ReplayStoreDown)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -39,9 +48,9 @@ class RoutePolicy:
     basic: CredentialSet | None = None
     tokens: TokenIssuer | None = None
     signatures: SignatureVerifier | None = None
-    replay: ReplayCache | None = None
+    replay: ReplayStore | None = None  # shared: stale signatures are published, flagged
     reject_stale: bool = False
-    stale_replay: ReplayCache | None = None  # stale signatures already quarantined
+    stale_replay: ReplayStore | None = None  # stale signatures already quarantined
     stale_memory: float = 0.0  # seconds a quarantined stale signature is remembered
     clock: Clock = dataclasses.field(default_factory=SystemClock)
 
@@ -54,9 +63,19 @@ class RoutePolicy:
         return not any(checks) and self.signatures is None
 
 
-def guarded(policy: RoutePolicy, failures: Counter, inner: Handler, stale: Handler) -> Handler:
-    """`inner` behind `policy`; `stale` relays a genuine but stale callback (quarantine)."""
-    guard = _Guard(policy, failures, inner, stale)
+@dataclasses.dataclass(frozen=True, slots=True)
+class Handlers:
+    """Where a callback goes: `inner` (fresh), `stale` (quarantine: unrouted) or `flagged`
+    (a stale signature never published before, with a shared replay memory)."""
+
+    inner: Handler
+    stale: Handler
+    flagged: Handler
+
+
+def guarded(policy: RoutePolicy, failures: Counter, handlers: Handlers) -> Handler:
+    """`handlers.inner` behind `policy`."""
+    guard = _Guard(policy, failures, handlers)
 
     async def handle(request: web.Request) -> web.StreamResponse:
         try:
@@ -92,11 +111,10 @@ def source_gate(policy: RoutePolicy, failures: Counter) -> Callable[[web.Request
 
 
 class _Guard:
-    def __init__(self, policy: RoutePolicy, failures: Counter, inner: Handler, stale: Handler):
+    def __init__(self, policy: RoutePolicy, failures: Counter, handlers: Handlers):
         self.policy = policy
         self._failures = failures
-        self._inner = inner
-        self._stale = stale
+        self._handlers = handlers
 
     def note(self, request: web.Request, reason: str) -> None:
         request[LOG_FIELDS]["auth"] = reason
@@ -106,12 +124,12 @@ class _Guard:
         self.admit(request)
         body = await self._read(request)
         if self.policy.signatures is None:
-            return await self._inner(request)
+            return await self._handlers.inner(request)
         verdict = self.policy.signatures.verify(request.headers, body)
-        if not verdict.fresh:
-            return await self._quarantine(request, verdict)
         assert self.policy.replay is not None
-        return await self._once(request, verdict, self.policy.replay, self._inner)
+        if not verdict.fresh:
+            return await self._stale_signature(request, verdict, self.policy.replay)
+        return await self._once(request, verdict, self.policy.replay, self._handlers.inner)
 
     def admit(self, request: web.Request) -> None:
         """Source address, declared size and credentials: all before reading the body."""
@@ -143,21 +161,27 @@ class _Guard:
             raise web.HTTPRequestEntityTooLarge(limit, len(body))
         return body
 
-    async def _quarantine(self, request: web.Request, verdict: Verified) -> web.StreamResponse:
-        """A genuine but stale signature goes unrouted once, not again on every replay."""
+    async def _stale_signature(
+        self, request: web.Request, verdict: Verified, replay: ReplayStore
+    ) -> web.StreamResponse:
+        """A genuine but stale signature: to the consumers, flagged, if a shared memory
+        (kept for Sinch's whole retry horizon) says it was never published; without one,
+        unrouted once, not again on every replay."""
         if self.policy.reject_stale:
             raise Unauthorized("stale_timestamp")
         self.note(request, "stale_timestamp")
+        if replay.shared:
+            return await self._once(request, verdict, replay, self._handlers.flagged)
         memory = self.policy.stale_replay
         assert memory is not None
         remembered = dataclasses.replace(verdict, expires_at=self.policy.stale_until())
-        return await self._once(request, remembered, memory, self._stale)
+        return await self._once(request, remembered, memory, self._handlers.stale)
 
     async def _once(
-        self, request: web.Request, verdict: Verified, replay: ReplayCache, publish: Handler
+        self, request: web.Request, verdict: Verified, replay: ReplayStore, publish: Handler
     ) -> web.StreamResponse:
         """Publish a signed callback at most once while `replay` remembers it."""
-        claim = replay.claim(verdict.key, verdict.expires_at)
+        claim = await replay.claim(verdict.key, verdict.expires_at)
         if claim is Claim.DONE:
             self.note(request, "replay")
             return web.Response(body=ACCEPTED, content_type="application/json")
@@ -168,7 +192,25 @@ class _Guard:
         try:
             response = await publish(request)
         except BaseException:
-            replay.release(verdict.key)
+            await _forget(replay, verdict.key)
             raise
-        replay.commit(verdict.key)
+        await _remember(replay, verdict.key, request)
         return response
+
+
+async def _forget(replay: ReplayStore, key: bytes) -> None:
+    """Release a failed publish's claim; if the store is down its claim expires instead."""
+    try:
+        await replay.release(key)
+    except ReplayStoreDown:
+        log.warning("replay.release_failed")
+
+
+async def _remember(replay: ReplayStore, key: bytes, request: web.Request) -> None:
+    """Mark a published callback; if that fails it *was* published, so the answer stays
+    2xx (a 503 would only bring a retry that might be published again)."""
+    try:
+        await replay.commit(key)
+    except ReplayStoreDown:
+        request[LOG_FIELDS]["replay_commit"] = "failed"
+        log.warning("replay.commit_failed")

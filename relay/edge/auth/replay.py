@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import enum
 import heapq
+from typing import Protocol
 
 from relay.edge.auth.clock import Clock
 
@@ -64,3 +65,49 @@ class ReplayCache:
             entry = entries.get(key)
             if entry is not None and entry[0] == expires_at:
                 del entries[key]
+
+
+class ReplayStore(Protocol):
+    """Where signed callbacks already seen are remembered: this process, or shared.
+
+    `claim`, `commit` and `release` as `ReplayCache`'s; they raise `ReplayStoreDown` when
+    the memory cannot be asked (the caller answers 503: a replay of unknown status is
+    neither accepted nor refused). `shared` stores are one memory for every process and
+    replica, kept for the whole retry horizon.
+    """
+
+    shared: bool
+
+    async def claim(self, key: bytes, expires_at: float) -> Claim: ...
+    async def commit(self, key: bytes) -> None: ...
+    async def release(self, key: bytes) -> None: ...
+    async def ready(self) -> bool: ...
+    async def open(self) -> None: ...
+    async def close(self) -> None: ...
+
+
+class MemoryStore:
+    """A `ReplayCache` of this process behind the `ReplayStore` interface (the default)."""
+
+    shared = False
+
+    def __init__(self, capacity: int, clock: Clock) -> None:
+        self._cache = ReplayCache(capacity, clock)
+
+    async def claim(self, key: bytes, expires_at: float) -> Claim:
+        return self._cache.claim(key, expires_at)
+
+    async def commit(self, key: bytes) -> None:
+        self._cache.commit(key)
+
+    async def release(self, key: bytes) -> None:
+        self._cache.release(key)
+
+    async def ready(self) -> bool:
+        return True
+
+    async def open(self) -> None:
+        return None
+
+    async def close(self) -> None:
+        return None
