@@ -1,8 +1,9 @@
 """Turn an accepted callback into the AMQP message the relay publishes.
 
-The body is forwarded byte for byte (downstream can re-verify Sinch's signature); what
-the edge learned travels in properties and headers. Request headers are copied only by
-allowlist, so `Authorization` and signature headers never reach the broker.
+The body is forwarded byte for byte; what the edge learned travels in properties and
+headers. Request headers are copied only by allowlist, so `Authorization` never reaches the
+broker; Sinch's signature headers do only with `http.forward_signature`, under their own
+names, so downstream can re-verify the body with Sinch's SDK.
 """
 
 from __future__ import annotations
@@ -70,9 +71,18 @@ class Received(NamedTuple):
 
 
 def build(
-    event: Event, body: bytes, received: Received, names: TopologySettings, forward: tuple[str, ...]
+    event: Event,
+    body: bytes,
+    received: Received,
+    names: TopologySettings,
+    forward: tuple[str, ...],
+    *,
+    signature: bool = False,
 ) -> Outgoing:
-    """The message for `event`: its exchange, routing key, properties and headers."""
+    """The message for `event`: its exchange, routing key, properties and headers.
+
+    `forward` is the `http-*` allowlist; `signature` copies Sinch's signature headers.
+    """
     routable = event.unrouted_reason is None and event.flow is not None
     exchange = exchange_for(names, event.flow) if routable else names.unrouted  # type: ignore[arg-type]
     short_type = event.type if len(event.type.encode()) <= MAX_TYPE_BYTES else None
@@ -84,7 +94,7 @@ def build(
         correlation_id=received.request_id[:255],
         timestamp=datetime.datetime.now(datetime.UTC),
         message_type=short_type,
-        headers=_headers(event, received, forward),
+        headers=_headers(event, received, forward, signature),
     )
 
 
@@ -93,7 +103,9 @@ def is_misrouted(event: Event, received: Received) -> bool:
     return None not in (event.flow, received.path_flow) and (event.flow is not received.path_flow)
 
 
-def _headers(event: Event, received: Received, forward: tuple[str, ...]) -> FieldTable:
+def _headers(
+    event: Event, received: Received, forward: tuple[str, ...], signature: bool
+) -> FieldTable:
     headers: FieldTable = {
         message.DEDUP_KEY: event.dedup_key,
         message.REQUEST_ID: received.request_id,
@@ -112,7 +124,17 @@ def _headers(event: Event, received: Received, forward: tuple[str, ...]) -> Fiel
         given = received.headers.get(name)
         if given is not None:
             headers[message.FORWARDED_PREFIX + name] = encodable(given)
+    if signature:
+        _copy_signature(received.headers, headers)
     return headers
+
+
+def _copy_signature(given: Mapping[str, str], headers: FieldTable) -> None:
+    # Exactly Sinch's names, unprefixed: Sinch's SDK validator looks them up so.
+    for name in message.SIGNATURE_HEADERS:
+        value = given.get(name)
+        if value is not None:
+            headers[name] = encodable(value)
 
 
 def encodable(value: str) -> str:

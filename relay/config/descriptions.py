@@ -13,6 +13,8 @@ DESCRIPTIONS: Mapping[str, str] = {
     "http.max_body_bytes": "Largest accepted body; larger gets 413.",
     "http.forward_headers": "Request headers copied into AMQP headers as `http-<name>` "
     "(never auth or signature headers).",
+    "http.forward_signature": "Copy Sinch's `x-sinch-webhook-signature*` headers into AMQP "
+    "headers under the same names, so consumers can re-verify the body.",
     "http.retry_after_seconds": "`Retry-After` on 503 and 429 answers.",
     "amqp.url": "Broker URL (holds a password: set it by env var or secret, not in TOML).",
     "amqp.urls": "Several broker URLs (cluster nodes), tried in turn; overrides `url`.",

@@ -35,6 +35,9 @@ class HttpSettings:
     max_body_bytes: Annotated[int, Meta(ge=1)] = 1024 * 1024
     # Request headers copied into AMQP headers as `http-<name>`; never auth or signatures.
     forward_headers: tuple[str, ...] = ("user-agent", "x-request-id")
+    # Sinch's four signature headers, under their own names, so downstream can re-verify
+    # the body with Sinch's SDK; the only way they reach the broker (opt-in).
+    forward_signature: bool = False
     retry_after_seconds: Annotated[int, Meta(ge=1)] = 5
 
     def __post_init__(self) -> None:
@@ -44,6 +47,7 @@ class HttpSettings:
         if leaking:
             raise ConfigError(
                 f"invalid setting http.forward_headers: never forwarded: {', '.join(leaking)}"
+                " (signature headers: set http.forward_signature instead)"
             )
         object.__setattr__(self, "forward_headers", names)
 

@@ -1,8 +1,9 @@
 """An AsyncAPI 2.6 document of the relay's AMQP side, for the teams that bind queues to it.
 
 Generated from the tables that drive the relay itself (the routing table, the topology
-settings, the required-field table, the forwarded-header allowlist), so it cannot drift
-from what is published. `relay asyncapi` prints it; `GET /asyncapi.json` serves it.
+settings, the required-field table, the forwarded-header allowlist, the broker address),
+so it cannot drift from what is published. `relay asyncapi` prints it; `GET /asyncapi.json`
+serves it.
 """
 
 from __future__ import annotations
@@ -13,9 +14,10 @@ from typing import Any
 import orjson
 
 from relay.config import Settings, TopologySettings
-from relay.contract import message
+from relay.contract.asyncapi_headers import headers, unrouted_headers
+from relay.contract.broker import Broker, broker
 from relay.contract.fields import REQUIRED, STATUS_ITEM, Fields
-from relay.contract.message import APP_ID, CONTENT_TYPE, PERSISTENT, TRACEPARENT, TRACESTATE
+from relay.contract.message import APP_ID, CONTENT_TYPE, PERSISTENT
 from relay.contract.routing import ROUTES, Flow, exchange_for
 from relay.contract.topology import channel_exchange_arguments
 
@@ -27,24 +29,29 @@ _KINDS = {str: "string", int: "number", float: "number", dict: "object", list: "
 def document(settings: Settings) -> Doc:
     """The whole AsyncAPI document for these settings."""
     names = settings.topology
+    brokers = [broker(url) for url in settings.amqp.addresses()]
+    vhost = brokers[0].vhost  # cluster nodes share their vhosts
     return {
         "asyncapi": "2.6.0",
         "id": "urn:sinch-sms-relay:amqp",
         "info": _info(),
         "defaultContentType": CONTENT_TYPE,
-        "servers": {"rabbitmq": _server()},
-        "channels": {**_type_channels(names), names.unrouted: _unrouted_channel(names)},
-        "components": _components(settings.http.forward_headers),
+        "servers": _servers(brokers),
+        "channels": {
+            **_type_channels(names, vhost),
+            names.unrouted: _unrouted_channel(names, vhost),
+        },
+        "components": _components(settings.http.forward_headers, settings.http.forward_signature),
     }
 
 
-def exchanges(names: TopologySettings) -> dict[str, Doc]:
+def exchanges(names: TopologySettings, vhost: str = "/") -> dict[str, Doc]:
     """Every exchange the document describes, by name: its AMQP channel-binding object."""
     found = {
         ch["bindings"]["amqp"]["exchange"]["name"]: ch["bindings"]["amqp"]["exchange"]
-        for ch in _type_channels(names).values()
+        for ch in _type_channels(names, vhost).values()
     }
-    found[names.unrouted] = _unrouted_channel(names)["bindings"]["amqp"]["x-exchange"]
+    found[names.unrouted] = _unrouted_channel(names, vhost)["bindings"]["amqp"]["x-exchange"]
     return found
 
 
@@ -68,24 +75,36 @@ def _version() -> str:
         return "0.0.0"
 
 
-def _server() -> Doc:
+def _servers(brokers: list[Broker]) -> Doc:
+    if len(brokers) == 1:
+        return {"rabbitmq": _server(brokers[0])}
+    return {f"rabbitmq-{n}": _server(b) for n, b in enumerate(brokers, 1)}
+
+
+def _server(address: Broker) -> Doc:
+    # Host, port and vhost only: the URL's user and password never reach the document.
     return {
         "url": "{host}:{port}",
-        "protocol": "amqp",
+        "protocol": address.scheme,
         "protocolVersion": "0.9.1",
-        "variables": {"host": {"default": "rabbitmq"}, "port": {"default": "5672"}},
+        "description": f"virtual host `{address.vhost}`",
+        "variables": {
+            "host": {"default": address.host},
+            "port": {"default": str(address.port)},
+        },
     }
 
 
-def _type_channels(names: TopologySettings) -> dict[str, Doc]:
+def _type_channels(names: TopologySettings, vhost: str) -> dict[str, Doc]:
     return {
-        f"{exchange_for(names, ch)}/{type_}": _channel(names, type_, ch)
+        f"{exchange_for(names, ch)}/{type_}": _channel(names, type_, ch, vhost)
         for type_, ch in ROUTES.items()
     }
 
 
-def _channel(names: TopologySettings, type_: str, channel: Flow) -> Doc:
-    exchange = _exchange(exchange_for(names, channel), "topic", channel_exchange_arguments(names))
+def _channel(names: TopologySettings, type_: str, channel: Flow, vhost: str) -> Doc:
+    arguments = channel_exchange_arguments(names)
+    exchange = _exchange(exchange_for(names, channel), "topic", arguments, vhost)
     return {
         "description": f"`{type_}` callbacks: routing key `{type_}` on `{exchange['name']}`.",
         "subscribe": {
@@ -99,9 +118,9 @@ def _channel(names: TopologySettings, type_: str, channel: Flow) -> Doc:
     }
 
 
-def _unrouted_channel(names: TopologySettings) -> Doc:
+def _unrouted_channel(names: TopologySettings, vhost: str) -> Doc:
     queue = {"name": names.unrouted, "durable": True, "exclusive": False, "autoDelete": False}
-    queue |= {"vhost": "/", "x-arguments": {"x-queue-type": names.unrouted_queue_type}}
+    queue |= {"vhost": vhost, "x-arguments": {"x-queue-type": names.unrouted_queue_type}}
     return {
         "description": (
             "Callbacks no queue was bound for (the alternate exchange of both channel "
@@ -115,30 +134,30 @@ def _unrouted_channel(names: TopologySettings) -> Doc:
             "amqp": {
                 "is": "queue",
                 "queue": queue,
-                "x-exchange": _exchange(names.unrouted, "fanout", {}),
+                "x-exchange": _exchange(names.unrouted, "fanout", {}, vhost),
                 "bindingVersion": BINDING_VERSION,
             }
         },
     }
 
 
-def _exchange(name: str, kind: str, arguments: Any) -> Doc:
+def _exchange(name: str, kind: str, arguments: Any, vhost: str) -> Doc:
     return {
         "name": name,
         "type": kind,
         "durable": True,
         "autoDelete": False,
-        "vhost": "/",
+        "vhost": vhost,
         "x-arguments": dict(arguments),
     }
 
 
-def _components(forward: tuple[str, ...]) -> Doc:
+def _components(forward: tuple[str, ...], signature: bool) -> Doc:
     messages = {type_: _message(type_) for type_ in ROUTES}
     messages["unrouted"] = _unrouted_message()
     schemas = {type_: _payload(type_, fields) for type_, fields in REQUIRED.items()}
-    schemas["RelayHeaders"] = _headers(forward)
-    schemas["UnroutedHeaders"] = _unrouted_headers(forward)
+    schemas["RelayHeaders"] = headers(forward, signature)
+    schemas["UnroutedHeaders"] = unrouted_headers(forward, signature)
     return {"messages": messages, "schemas": schemas}
 
 
@@ -199,58 +218,6 @@ def _payload_items(fields: Fields) -> Doc:
 def _kinds(kinds: tuple[type, ...]) -> Doc:
     names = sorted({_KINDS[k] for k in kinds})
     return {"type": names[0] if len(names) == 1 else names}
-
-
-def _headers(forward: tuple[str, ...]) -> Doc:
-    text = {"type": "string"}
-    props: Doc = {
-        message.DEDUP_KEY: {
-            "type": "string",
-            "pattern": "^[0-9a-f]{64}$",
-            "description": "equal for every retry of one callback",
-        },
-        message.REQUEST_ID: {**text, "description": "the HTTP request id"},
-        message.RELAY_PATH: {**text, "description": "the URL path Sinch called"},
-        message.MISROUTED: {
-            "type": "boolean",
-            "description": "a known type on the other channel's URL",
-        },
-        message.SIGNATURE_STALE: {
-            "type": "boolean",
-            "description": "a genuine Sinch signature outside its window, never published "
-            "before (only with a shared replay store: security.replay_store)",
-        },
-        TRACEPARENT: {**text, "description": "W3C trace context of the relay's hop"},
-        TRACESTATE: {**text, "description": "W3C tracestate, when Sinch's caller sent one"},
-    }
-    props |= {
-        message.FORWARDED_PREFIX + name.lower(): {
-            **text,
-            "description": f"the request's {name} header",
-        }
-        for name in forward
-    }
-    return {
-        "type": "object",
-        "required": [message.DEDUP_KEY, message.REQUEST_ID, message.RELAY_PATH, TRACEPARENT],
-        "properties": props,
-    }
-
-
-def _unrouted_headers(forward: tuple[str, ...]) -> Doc:
-    doc = _headers(forward)
-    doc["properties"] = {
-        **doc["properties"],
-        message.UNROUTED_REASON: {
-            "type": "string",
-            "description": "unknown_type, type_too_long, missing_field:NAME, wrong_kind:NAME",
-        },
-        message.SINCH_TYPE: {
-            "type": "string",
-            "description": "the body's `type`, up to 1024 characters",
-        },
-    }
-    return doc
 
 
 def render(settings: Settings) -> bytes:

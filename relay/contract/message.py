@@ -27,3 +27,12 @@ SINCH_TYPE: Final = "x-sinch-type"
 SIGNATURE_STALE: Final = "x-signature-stale"
 # An allowlisted request header travels as "http-<lower-case name>".
 FORWARDED_PREFIX: Final = "http-"
+
+# Sinch's signature headers (docs/sinch.md, section 3). The edge checks them; with
+# `http.forward_signature` they travel under these same names, so Sinch's SDK validator
+# accepts the consumed message as it would the request.
+SIGNATURE: Final = "x-sinch-webhook-signature"
+NONCE: Final = "x-sinch-webhook-signature-nonce"
+TIMESTAMP: Final = "x-sinch-webhook-signature-timestamp"
+ALGORITHM: Final = "x-sinch-webhook-signature-algorithm"
+SIGNATURE_HEADERS: Final = (SIGNATURE, NONCE, TIMESTAMP, ALGORITHM)

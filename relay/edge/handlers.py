@@ -68,8 +68,14 @@ def callback_handler(
                 stale,
             )
             settings, metrics = app[SETTINGS], app[METRICS]
+            http = settings.http
             message = envelope.build(
-                event, body, received, settings.topology, settings.http.forward_headers
+                event,
+                body,
+                received,
+                settings.topology,
+                http.forward_headers,
+                signature=http.forward_signature,
             )
             _note(fields, metrics, event, message, envelope.is_misrouted(event, received))
             started = time.perf_counter()

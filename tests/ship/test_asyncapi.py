@@ -17,9 +17,10 @@ import pytest
 from aio_pika.abc import AbstractChannel, AbstractConnection
 from aiohttp.test_utils import TestClient
 
-from relay.config import HttpSettings, Settings, TopologySettings
+from relay.config import AmqpSettings, HttpSettings, Secret, Settings, TopologySettings
 from relay.contract import asyncapi, topology
 from relay.contract.fields import REQUIRED
+from relay.contract.message import SIGNATURE_HEADERS
 from relay.contract.routing import ROUTES
 from relay.edge.app import create_app
 from tests.names import unique_topology
@@ -62,6 +63,49 @@ def test_headers_list_relay_headers_and_forwarded_ones() -> None:
     assert {"x-dedup-key", "x-request-id", "traceparent", "x-misrouted"} <= headers.keys()
     assert {"http-user-agent", "http-x-custom"} <= headers.keys()
     assert "x-unrouted-reason" in schemas["UnroutedHeaders"]["properties"]
+
+
+def test_signature_headers_are_described_only_when_forwarded() -> None:
+    """With http.forward_signature the four Sinch headers are in both header schemas."""
+    on = Settings(http=HttpSettings(forward_signature=True))
+    for settings, expected in ((on, set(SIGNATURE_HEADERS)), (Settings(), set())):
+        schemas = asyncapi.document(settings)["components"]["schemas"]
+        for name in ("RelayHeaders", "UnroutedHeaders"):
+            assert set(SIGNATURE_HEADERS) & schemas[name]["properties"].keys() == expected
+
+
+def test_server_host_and_vhost_come_from_the_amqp_url_without_credentials() -> None:
+    """The configured broker's host, port and vhost are documented; its password never is."""
+    url = Secret("amqps://relay-user:s3cr3t-pw@mq.example.net:5673/sinch%2Fprod")
+    names = _names()
+    doc = asyncapi.document(Settings(amqp=AmqpSettings(url=url), topology=names))
+    (server,) = doc["servers"].values()
+    assert server["protocol"] == "amqps"
+    assert server["variables"]["host"]["default"] == "mq.example.net"
+    assert server["variables"]["port"]["default"] == "5673"
+    assert {spec["vhost"] for spec in asyncapi.exchanges(names, "sinch/prod").values()} == {
+        "sinch/prod"
+    }
+    queue = doc["channels"][names.unrouted]["bindings"]["amqp"]["queue"]
+    assert queue["vhost"] == "sinch/prod"
+    exchange = next(iter(doc["channels"].values()))["bindings"]["amqp"]["exchange"]
+    assert exchange["vhost"] == "sinch/prod"
+    rendered = asyncapi.render(Settings(amqp=AmqpSettings(url=url))).decode()
+    assert "s3cr3t-pw" not in rendered
+    assert "relay-user" not in rendered
+
+
+def test_default_vhost_is_slash() -> None:
+    """A URL with no path or `/` names the default vhost `/`, as aiormq connects to it."""
+    for url in ("amqp://guest:guest@127.0.0.1:5672/", "amqp://127.0.0.1"):
+        doc = asyncapi.document(Settings(amqp=AmqpSettings(url=Secret(url))))
+        (server,) = doc["servers"].values()
+        assert server["variables"] == {
+            "host": {"default": "127.0.0.1"},
+            "port": {"default": "5672"},
+        }
+        queue = next(c for c in doc["channels"].values() if c["bindings"]["amqp"]["is"] == "queue")
+        assert queue["bindings"]["amqp"]["queue"]["vhost"] == "/"
 
 
 async def test_served_at_asyncapi_json(aiohttp_client: ClientFactory) -> None:

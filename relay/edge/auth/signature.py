@@ -19,13 +19,15 @@ from collections.abc import Mapping
 from types import MappingProxyType
 
 from relay.config import Secret
+
+# Re-exported: the header names belong to the message contract, which the callback path
+# may import (the edge may not be imported there).
+from relay.contract.message import ALGORITHM as ALGORITHM
+from relay.contract.message import NONCE as NONCE
+from relay.contract.message import SIGNATURE as SIGNATURE
+from relay.contract.message import TIMESTAMP as TIMESTAMP
 from relay.edge.auth.clock import Clock
 from relay.errors import Unauthorized
-
-SIGNATURE = "x-sinch-webhook-signature"
-NONCE = "x-sinch-webhook-signature-nonce"
-TIMESTAMP = "x-sinch-webhook-signature-timestamp"
-ALGORITHM = "x-sinch-webhook-signature-algorithm"
 
 ALGORITHMS: Mapping[str, str] = MappingProxyType(
     {"hmacsha256": "sha256", "hmacsha384": "sha384", "hmacsha512": "sha512"}

@@ -1,0 +1,80 @@
+"""The AsyncAPI header schemas: what every relayed message carries, and the optional ones.
+
+Part of relay.contract.asyncapi; read from relay.contract.message, so the names cannot drift.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from relay.contract import message
+from relay.contract.message import TRACEPARENT, TRACESTATE
+
+Doc = dict[str, Any]
+
+
+def headers(forward: tuple[str, ...], signature: bool) -> Doc:
+    """Every message's headers: the relay's, each `http-*` copy, Sinch's signature if forwarded."""
+    text = {"type": "string"}
+    props: Doc = {
+        message.DEDUP_KEY: {
+            "type": "string",
+            "pattern": "^[0-9a-f]{64}$",
+            "description": "equal for every retry of one callback",
+        },
+        message.REQUEST_ID: {**text, "description": "the HTTP request id"},
+        message.RELAY_PATH: {**text, "description": "the URL path Sinch called"},
+        message.MISROUTED: {
+            "type": "boolean",
+            "description": "a known type on the other channel's URL",
+        },
+        message.SIGNATURE_STALE: {
+            "type": "boolean",
+            "description": "a genuine Sinch signature outside its window, never published "
+            "before (only with a shared replay store: security.replay_store)",
+        },
+        TRACEPARENT: {**text, "description": "W3C trace context of the relay's hop"},
+        TRACESTATE: {**text, "description": "W3C tracestate, when Sinch's caller sent one"},
+    }
+    props |= {
+        message.FORWARDED_PREFIX + name.lower(): {
+            **text,
+            "description": f"the request's {name} header",
+        }
+        for name in forward
+    }
+    if signature:
+        props |= _signature_headers()
+    return {
+        "type": "object",
+        "required": [message.DEDUP_KEY, message.REQUEST_ID, message.RELAY_PATH, TRACEPARENT],
+        "properties": props,
+    }
+
+
+def _signature_headers() -> Doc:
+    said = {
+        message.SIGNATURE: "base64 HMAC of body.nonce.timestamp",
+        message.NONCE: "the signature's nonce",
+        message.TIMESTAMP: "the signature's Unix timestamp (seconds)",
+        message.ALGORITHM: "e.g. HmacSHA256; absent means HmacSHA256",
+    }
+    suffix = " (Sinch's, as received: verify the body with Sinch's SDK)"
+    return {name: {"type": "string", "description": text + suffix} for name, text in said.items()}
+
+
+def unrouted_headers(forward: tuple[str, ...], signature: bool) -> Doc:
+    """The headers of a message on the unrouted exchange: `headers` plus why it is there."""
+    doc = headers(forward, signature)
+    doc["properties"] = {
+        **doc["properties"],
+        message.UNROUTED_REASON: {
+            "type": "string",
+            "description": "unknown_type, type_too_long, missing_field:NAME, wrong_kind:NAME",
+        },
+        message.SINCH_TYPE: {
+            "type": "string",
+            "description": "the body's `type`, up to 1024 characters",
+        },
+    }
+    return doc
