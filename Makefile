@@ -12,14 +12,16 @@ RUNTIME := $(VENV)/.runtime-installed
 DEV := $(VENV)/.dev-installed
 
 $(RUNTIME): pyproject.toml constraints.txt
-	python3 -m venv $(VENV)
-	$(PIP) --upgrade pip
-	$(PIP) -c constraints.txt -e .
-	touch $@
+	@echo "make: installing the runtime into $(VENV)"
+	@python3 -m venv $(VENV)
+	@$(PIP) --upgrade pip
+	@$(PIP) -c constraints.txt -e .
+	@touch $@
 
 $(DEV): $(RUNTIME)
-	$(PIP) -c constraints.txt -e '.[dev]'
-	touch $@
+	@echo "make: adding the test and lint tools to $(VENV)"
+	@$(PIP) -c constraints.txt -e '.[dev]'
+	@touch $@
 
 install: $(DEV)
 
