@@ -4,18 +4,33 @@ BIN := $(VENV)/bin
 
 .PHONY: install run test lint bench
 
-$(BIN)/relay: pyproject.toml constraints.txt
-	python3 -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev]'
-	touch $@
+# Two stamps: `make run` needs only the runtime (about 70 MB); `make install`, `make test`
+# and `make lint` add the dev extras (test and lint tools) on top. Quiet pip; the
+# build backend's warnings (PYTHONWARNINGS) are not the first thing a user should read.
+PIP := PIP_DISABLE_PIP_VERSION_CHECK=1 PYTHONWARNINGS=ignore $(BIN)/pip install --quiet
+RUNTIME := $(VENV)/.runtime-installed
+DEV := $(VENV)/.dev-installed
 
-install: $(BIN)/relay
+$(RUNTIME): pyproject.toml constraints.txt
+	@echo "make: installing the runtime into $(VENV)"
+	@python3 -m venv $(VENV)
+	@$(PIP) --upgrade pip
+	@$(PIP) -c constraints.txt -e .
+	@touch $@
+
+$(DEV): $(RUNTIME)
+	@echo "make: adding the test and lint tools to $(VENV)"
+	@$(PIP) -c constraints.txt -e '.[dev]'
+	@touch $@
+
+install: $(DEV)
 
 # The relay on :8080 plus both sample consumers, against $RELAY_AMQP_URL
-# (default amqp://guest:guest@127.0.0.1:5672/). Ctrl-C stops all three.
-run: install
-	PATH="$(CURDIR)/$(BIN):$$PATH" scripts/run-stack
+# (default amqp://guest:guest@127.0.0.1:5672/; if nothing answers there and rabbitmq-server
+# is installed, a private node under .run/ for this run). Ctrl-C stops all three; so does
+# any one of them exiting, and then `make run` fails.
+run: $(RUNTIME)
+	@PATH="$(abspath $(BIN)):$$PATH" scripts/run-stack
 
 # Broker and database tests use $RELAY_TEST_AMQP_URL / $RELAY_TEST_POSTGRES_URL when
 # set, else testcontainers (Docker). With neither, `make test` points them at the
