@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from collections.abc import AsyncIterator
 
 from yarl import URL
 
@@ -112,3 +113,15 @@ class FaultProxy:
         self._writers.discard(writer)
         with contextlib.suppress(Exception):
             writer.transport.abort()
+
+
+@contextlib.asynccontextmanager
+async def proxy_to(url: str, default_port: int) -> AsyncIterator[FaultProxy]:
+    """A started `FaultProxy` in front of the service at `url`, closed on exit."""
+    target = URL(url)
+    proxy = FaultProxy(target.port or default_port, target.host or "127.0.0.1")
+    await proxy.start()
+    try:
+        yield proxy
+    finally:
+        await proxy.close()

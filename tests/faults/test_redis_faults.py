@@ -15,7 +15,6 @@ from collections.abc import AsyncIterator, Callable, Mapping
 import aiohttp
 import pytest
 import redis.asyncio as aioredis
-from yarl import URL
 
 from relay.edge.auth import CALLBACK_PATHS
 from relay.edge.auth.replay_redis import redis_key
@@ -23,7 +22,7 @@ from relay.edge.auth.signature import SIGNATURE, sign
 from tests.faults.checker import Report
 from tests.faults.conftest import StartRelay
 from tests.faults.harness import Names, Scenario
-from tests.tcp_proxy import FaultProxy
+from tests.tcp_proxy import FaultProxy, proxy_to
 
 pytestmark = [pytest.mark.faults, pytest.mark.timeout(90)]
 
@@ -33,11 +32,8 @@ SECRET = "faults-hmac-secret"
 @pytest.fixture
 async def redis_proxy(redis_url: str) -> AsyncIterator[FaultProxy]:
     """A proxy to the shared Redis (which is never stopped)."""
-    target = URL(redis_url)
-    proxy = FaultProxy(target.port or 6379, target.host or "127.0.0.1")
-    await proxy.start()
-    yield proxy
-    await proxy.close()
+    async with proxy_to(redis_url, 6379) as proxy:
+        yield proxy
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 from collections.abc import AsyncIterator, Awaitable, Callable
-from urllib.parse import urlsplit
 
 import aio_pika
 import pytest
@@ -15,7 +14,7 @@ from aiohttp.test_utils import TestClient
 from relay.config import AmqpSettings, Secret, Settings, TopologySettings
 from relay.edge.app import create_app
 from tests.names import unique_topology
-from tests.tcp_proxy import FaultProxy
+from tests.tcp_proxy import FaultProxy, proxy_to
 
 ClientFactory = Callable[..., Awaitable[TestClient]]  # type: ignore[type-arg]
 RelayFactory = Callable[..., Awaitable[TestClient]]  # type: ignore[type-arg]
@@ -73,11 +72,8 @@ def start_relay(
 @pytest.fixture
 async def proxy(amqp_url: str) -> AsyncIterator[FaultProxy]:
     """A TCP proxy in front of the test broker that the test can cut and restore."""
-    parts = urlsplit(amqp_url)
-    proxy = FaultProxy(parts.port or 5672, parts.hostname or "127.0.0.1")
-    await proxy.start()
-    yield proxy
-    await proxy.close()
+    async with proxy_to(amqp_url, 5672) as proxy:
+        yield proxy
 
 
 def via(amqp_url: str, proxy: FaultProxy) -> str:
