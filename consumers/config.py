@@ -20,7 +20,14 @@ from typing import Annotated, Any, Literal
 from msgspec import Meta
 
 from relay.config import DEFAULT_AMQP_URL, ConfigError, Secret, TopologySettings
-from relay.config.loader import Section, given, load_section, not_a_setting, read_toml
+from relay.config.loader import (
+    SecretUrls,
+    Section,
+    given,
+    load_section,
+    not_a_setting,
+    read_toml,
+)
 from relay.config.settings import relay_section
 from relay.contract.routing import Flow, types_of
 
@@ -49,7 +56,7 @@ class WorkerSettings:
     )
     amqp_url: Secret = Secret(DEFAULT_AMQP_URL)
     # Several brokers (cluster nodes), tried in turn on (re)connect; overrides `amqp_url`.
-    amqp_urls: tuple[Secret, ...] = ()
+    amqp_urls: SecretUrls = ()
     connection_name: str = ""
     queue: Annotated[str, Meta(min_length=1)] = ""
     queue_type: Literal["quorum", "classic"] = "quorum"

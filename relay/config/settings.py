@@ -17,7 +17,7 @@ from typing import Annotated, Any, Literal
 
 from msgspec import Meta
 
-from relay.config.loader import Section, load_section, read_toml, reject_unknown
+from relay.config.loader import SecretUrls, Section, load_section, read_toml, reject_unknown
 from relay.config.secret import ConfigError, Secret
 
 DEFAULT_AMQP_URL = "amqp://guest:guest@127.0.0.1:5672/"
@@ -57,7 +57,7 @@ class AmqpSettings:
     url: Secret = Secret(DEFAULT_AMQP_URL)
     # Several brokers (cluster nodes), tried in turn on (re)connect; overrides `url`.
     # RELAY_AMQP_URLS="amqp://u:p@node1:5672/,amqp://u:p@node2:5672/"
-    urls: tuple[Secret, ...] = ()
+    urls: SecretUrls = ()
     connection_name: str = "sinch-relay"
     confirm_timeout: Annotated[float, Meta(ge=0.001)] = 3.0
     max_in_flight: Annotated[int, Meta(ge=1)] = 4096
