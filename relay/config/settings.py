@@ -31,7 +31,7 @@ SIGNATURE_HEADERS = "x-sinch-webhook-signature"
 @dataclasses.dataclass(frozen=True, slots=True)
 class HttpSettings:
     host: str = "0.0.0.0"
-    port: Annotated[int, Meta(ge=0)] = 8080
+    port: Annotated[int, Meta(ge=1, le=65535)] = 8080
     max_body_bytes: Annotated[int, Meta(ge=1)] = 1024 * 1024
     # Request headers copied into AMQP headers as `http-<name>`; never auth or signatures.
     forward_headers: tuple[str, ...] = ("user-agent", "x-request-id")
