@@ -119,14 +119,14 @@ class SecuritySettings:
     # A valid signature outside the window: relay it to the unrouted exchange, or 401.
     hmac_stale: Literal["unrouted", "reject"] = "unrouted"
     replay_cache_size: Annotated[int, Meta(ge=1)] = 100_000
-    # How long a stale signature, once quarantined, is not quarantined again: Sinch's
-    # retries span ~46 h (docs/sinch.md), so a bit longer than that.
+    # How long a stale signature, once quarantined, is not quarantined again: longer
+    # than Sinch's retry horizon, even its longest account (docs/sinch.md, section 2).
     stale_memory_seconds: Annotated[int, Meta(ge=1)] = 48 * 3600
     # "memory" (this process only) or a redis:// / rediss:// URL: one memory shared by every
     # process and replica. The URL may hold a password: kept out of repr and logs.
     replay_store: str = dataclasses.field(default="memory", repr=False)
     # With a shared store, how long a published signature is remembered: longer than
-    # Sinch's retries (~23 h, docs/sinch.md), so no retry of it is ever published again.
+    # Sinch's retry horizon (docs/sinch.md, section 2), so no retry is published again.
     replay_horizon_seconds: Annotated[int, Meta(ge=60)] = 48 * 3600
     basic_routes: tuple[str, ...] = ()
     basic_credentials: tuple[Secret, ...] = ()  # "user:password"
