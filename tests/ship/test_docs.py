@@ -131,8 +131,10 @@ def test_every_variable_the_docs_mention_is_read() -> None:
             dict.fromkeys(VARIABLE.findall(path.read_text(encoding="utf-8")), ""), sections()
         )
     }
-    assert sorted(unknown) == []
+    assert sorted(u for u in unknown if u[1] not in TYPO_EXAMPLES) == []
 
+
+TYPO_EXAMPLES = {"RELAY_HTTP_PROT"}  # the docs' example of the unknown-variable warning
 
 HORIZON = re.compile(r"22 h 45|\b46 ?h|\b23 ?h(ours)?\b|\b\d+ hours? of retries")
 
