@@ -28,7 +28,8 @@ def main(argv: list[str] | None = None) -> int:
             return int(args.run(args) or 0)
         settings = _settings(getattr(args, "config", None))
         relay_logging.configure(settings.logging, sys.stderr if args.prints else None)
-        warn_unknown_variables(os.environ, commands.sections())
+        if not getattr(args, "share_port", False):  # a --workers child: its parent said it
+            warn_unknown_variables(os.environ, commands.sections())
         return int(args.run(args, settings) or 0)
     except ConfigError as exc:  # also raised while building the app (e.g. a bad CIDR)
         print(f"relay: configuration error: {exc}", file=sys.stderr)

@@ -208,3 +208,17 @@ def test_an_uncaught_exception_is_one_json_line() -> None:
     (line,) = [orjson.loads(raw) for raw in done.stdout.splitlines()]
     assert (line["event"], line["level"]) == ("process.crashed", "critical")
     assert "RuntimeError: boom" in line["exception"]
+
+
+@pytest.mark.parametrize("path", ["/healthz", "/readyz", "/metrics"])
+async def test_probe_and_scrape_lines_are_debug_not_info(
+    aiohttp_client: Callable[..., Awaitable[TestClient[Any, Any]]], path: str
+) -> None:
+    """Kubernetes probes every few seconds: at info they would drown the callbacks' lines."""
+    client = await aiohttp_client(create_app(Settings(), FakePublisher()))
+    with capture_logs() as captured:
+        await client.get(path)
+        await client.post("/sms/incoming", data=BODIES["mo_text"])
+    levels = {e["path"]: e["log_level"] for e in captured if e["event"] == "http.request"}
+    assert levels[path] == "debug"
+    assert levels["/sms/incoming"] == "info"
