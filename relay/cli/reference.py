@@ -149,7 +149,10 @@ def _default(value: Any) -> str:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--reference", action="store_true", required=True, help="print the Markdown table"
+        "--reference",
+        action="store_true",
+        required=True,
+        help="print every setting, its variable, type, default and meaning (Markdown)",
     )
 
 
