@@ -163,6 +163,8 @@ def _prepare(hint: Any, value: Any) -> Any:
 
 def _secret_list(text: str, urls: bool) -> list[Any]:
     """A JSON array of secrets, one secret, or (for URLs only) a comma-separated list."""
+    if not text:
+        return []  # set but empty, as a compose file's `RELAY_SECURITY_HMAC_SECRETS=`: none
     if text.lstrip().startswith("["):
         try:
             return msgspec.json.decode(text, type=list[Any])

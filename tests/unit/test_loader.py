@@ -189,6 +189,11 @@ def test_one_secret_in_the_environment_is_taken_whole() -> None:
     assert s.oauth_token_keys == (Secret("#k;e y="),)
 
 
+def test_an_empty_secret_list_variable_means_none() -> None:
+    """`RELAY_SECURITY_HMAC_SECRETS=` (set, empty) is no secret, as before, not an error."""
+    assert load_settings(None, {"RELAY_SECURITY_HMAC_SECRETS": ""}).security.hmac_secrets == ()
+
+
 def test_a_comma_inside_a_broker_url_is_refused() -> None:
     """Broker lists stay comma-separated; a piece that is no URL means a comma inside one."""
     with pytest.raises(ConfigError, match=r"RELAY_AMQP_URLS\): item 2 is not a URL") as caught:
