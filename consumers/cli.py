@@ -19,6 +19,7 @@ import os
 import signal
 import sys
 from collections.abc import AsyncIterator, Coroutine, Mapping, Sequence
+from importlib import metadata
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -28,6 +29,7 @@ from aio_pika.exceptions import CONNECTION_EXCEPTIONS
 from consumers import server
 from consumers.amqp import dlq, failover
 from consumers.config import (
+    SECTION,
     ConfigError,
     WorkerKind,
     WorkerSettings,
@@ -44,6 +46,8 @@ from consumers.store import Store, StoreError, StoreMissing, open_store
 from consumers.store import parse as store_address
 from consumers.worker import Worker
 from relay.config import LoggingSettings
+from relay.config.settings import SECTIONS
+from relay.config.variables import warn_unknown_variables
 from relay.contract.broker import connect_error
 from relay.telemetry.logs import configure as configure_logging
 
@@ -54,16 +58,28 @@ log = structlog.get_logger("consumers")
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m consumers", description=__doc__.split("\n")[0])
-    p.add_argument("--config", type=Path, help="TOML settings ([consumers] and [amqp] tables)")
+    p = argparse.ArgumentParser(
+        prog="python -m consumers",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--version", action="version", version=f"consumers {_version()}")
+    p.add_argument(
+        "--config",
+        type=Path,
+        help="TOML settings, [consumers] and [amqp] tables (default: $CONSUMER_CONFIG, "
+        f"else $RELAY_CONFIG, else {DEFAULT_CONFIG} if present)",
+    )
     sub = p.add_subparsers(dest="command", required=True)
     for kind in KINDS:
         sub.add_parser(kind, help=f"run the {kind} worker")
     sub.add_parser("status", help="delivery status of a batch").add_argument("batch_id")
-    sub.add_parser("opt-outs", help="list opted-out senders").add_argument("--to", default=None)
+    sub.add_parser("opt-outs", help="list opted-out senders").add_argument(
+        "--to", help="only opt-outs from this our-number (default: all)"
+    )
     dl = sub.add_parser("dlq", help="read a worker's dead-letter queue")
     dl.add_argument("kind", choices=KINDS)
-    dl.add_argument("--limit", type=int, default=20)
+    dl.add_argument("--limit", type=int, default=20, help="messages to show (default: 20)")
     dl.add_argument("--replay", action="store_true", help="move them back to the worker queue")
     sub.add_parser("health", help="check broker, queue and store").add_argument(
         "kind", choices=KINDS
@@ -82,6 +98,7 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
         sys.stderr.write(f"configuration error: {exc}\n")
         return 2
     configure_logging(LoggingSettings(level=settings.log_level, format=settings.log_format))
+    warn_unknown_variables(env, (*SECTIONS, SECTION))
     try:
         return _run_loop(_command(args, settings))
     except StoreMissing as exc:
@@ -103,6 +120,13 @@ def _command(args: argparse.Namespace, settings: WorkerSettings) -> Coroutine[An
     if command == "dlq":
         return print_dlq(settings, args.limit, args.replay, sys.stdout)
     return health(settings, sys.stdout)
+
+
+def _version() -> str:
+    try:
+        return metadata.version("sinch-sms-relay")
+    except metadata.PackageNotFoundError:  # a checkout that was never installed
+        return "unknown (not installed)"
 
 
 def _kind_of(command: str) -> str:

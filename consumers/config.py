@@ -22,7 +22,14 @@ from msgspec import Meta
 from consumers.store.address import StoreError
 from consumers.store.address import parse as store_address
 from relay.config import DEFAULT_AMQP_URL, ConfigError, Secret, TopologySettings
-from relay.config.loader import Section, given, load_section, not_a_setting, read_toml
+from relay.config.loader import (
+    SecretUrls,
+    Section,
+    given,
+    load_section,
+    not_a_setting,
+    read_toml,
+)
 from relay.config.settings import relay_section
 from relay.contract.routing import Flow, types_of
 
@@ -51,7 +58,7 @@ class WorkerSettings:
     )
     amqp_url: Secret = Secret(DEFAULT_AMQP_URL)
     # Several brokers (cluster nodes), tried in turn on (re)connect; overrides `amqp_url`.
-    amqp_urls: tuple[Secret, ...] = ()
+    amqp_urls: SecretUrls = ()
     connection_name: str = ""
     # As the relay's amqp.reconnect_interval / max_reconnect_interval: the first start-up
     # retry waits `reconnect_interval`, each next one twice as long, up to the maximum.

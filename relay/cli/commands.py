@@ -1,22 +1,57 @@
 """The subcommands of `relay`; each one's logic lives in its own module.
 
 relay serve [--host H] [--port P] [--config F] [--workers N]
-relay simulate --url URL [--rate R] [--count N] [--secret S] [--concurrency C]
+relay simulate --url URL [--rate R] [--count N] [--secret-env NAME] [--concurrency C]
 relay asyncapi                 print the AsyncAPI document of the AMQP side
 relay topology declare|check   create or verify the exchanges and the unrouted queue
 relay config --reference       print the settings reference table (Markdown)
+
+A command registered with `needs_settings=False` runs without reading the settings, so an
+unrelated bad variable cannot stop it.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from relay.config import Settings
+from relay.config.loader import Section
 
 Subparsers = Any  # argparse's _SubParsersAction is private
+
+
+class HelpFormatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsHelpFormatter):
+    """Docstrings keep their lines; options show their default, unless there is none."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        if action.default in (None, False, argparse.SUPPRESS) or "%(default)" in (
+            action.help or ""
+        ):
+            return action.help
+        return super()._get_help_string(action)
+
+
+def command(
+    sub: Subparsers,
+    name: str,
+    help_: str,
+    run: Callable[..., int],
+    needs_settings: bool = True,
+    prints: bool = False,
+) -> argparse.ArgumentParser:
+    """A subcommand parser whose help shows defaults; `run(args[, settings])` runs it.
+
+    `prints`: its stdout is a document (AsyncAPI, a report), so log lines go to stderr.
+    """
+    parser: argparse.ArgumentParser = sub.add_parser(
+        name, help=help_, description=help_, formatter_class=HelpFormatter
+    )
+    parser.set_defaults(run=run, needs_settings=needs_settings, prints=prints)
+    return parser
 
 
 def add_commands(sub: Subparsers) -> None:
@@ -25,20 +60,27 @@ def add_commands(sub: Subparsers) -> None:
     from relay.cli import serve, simulate
     from relay.cli import topology as topology_cli
 
-    srv = sub.add_parser("serve", help="serve Sinch callbacks and publish them to RabbitMQ")
+    srv = command(sub, "serve", "serve Sinch callbacks and publish them to RabbitMQ", serve.run)
     serve.add_arguments(srv)
-    srv.set_defaults(run=serve.run)
-    sim = sub.add_parser("simulate", help="send realistic Sinch callbacks to a relay")
+    sim = command(sub, "simulate", "send realistic Sinch callbacks to a relay", simulate.run, False)
     simulate.add_arguments(sim)
-    sim.set_defaults(run=lambda args, _: simulate.run(args))
-    doc = _with_config(sub.add_parser("asyncapi", help="print the AMQP side as AsyncAPI 2.6"))
-    doc.set_defaults(run=_print_asyncapi)
-    topo = _with_config(sub.add_parser("topology", help="declare or check the AMQP topology"))
-    topology_cli.add_arguments(topo)
-    topo.set_defaults(run=topology_cli.run)
-    ref = sub.add_parser("config", help="print the configuration reference")
+    _with_config(
+        command(sub, "asyncapi", "print the AMQP side as AsyncAPI 2.6", _asyncapi, prints=True)
+    )
+    topo = command(
+        sub, "topology", "declare or check the AMQP topology", topology_cli.run, prints=True
+    )
+    topology_cli.add_arguments(_with_config(topo))
+    ref = command(sub, "config", "print the configuration reference", config_reference.run, False)
     config_reference.add_arguments(ref)
-    ref.set_defaults(run=lambda args, _: config_reference.run(args))
+
+
+def sections() -> tuple[Section, ...]:
+    """Every settings section of the deployment: the relay's and the consumers' table."""
+    from consumers.config import SECTION as CONSUMERS
+    from relay.config.settings import SECTIONS
+
+    return (*SECTIONS, CONSUMERS)
 
 
 def _with_config(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
@@ -46,7 +88,7 @@ def _with_config(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     return parser
 
 
-def _print_asyncapi(_: argparse.Namespace, settings: Settings) -> int:
+def _asyncapi(_: argparse.Namespace, settings: Settings) -> int:
     from relay.contract import asyncapi
 
     sys.stdout.buffer.write(asyncapi.render(settings) + b"\n")

@@ -18,7 +18,7 @@ from consumers.config import SECTION as CONSUMERS
 from consumers.config import WorkerKind, defaults_for
 from relay.config import Secret
 from relay.config.descriptions import DESCRIPTIONS
-from relay.config.loader import Section
+from relay.config.loader import URL_LIST, Section
 from relay.config.settings import SECTIONS
 
 # Consumer defaults that are not one constant.
@@ -56,7 +56,7 @@ def _section_rows(section: Section) -> Iterator[Row]:
     for name in section.file_twins():
         key = section.key(f"{name}_file")
         doc = f"File holding `{name}` (container secrets); use one or the other."
-        if typing.get_origin(hints[name]) is tuple:
+        if typing.get_origin(typing.get_type_hints(section.cls)[name]) is tuple:
             doc = f"File with one `{name}` value per line, merged in."
         yield Row(key, section.var(f"{name}_file"), "str", "(empty)", doc)
 
@@ -108,13 +108,17 @@ __all__ = ["DESCRIPTIONS", "block", "extract", "rows", "table", "undescribed"]
 def _kind(hint: Any) -> str:
     if typing.get_origin(hint) is typing.Annotated:
         bare, *meta = typing.get_args(hint)
-        return " ".join([_kind(bare), *(_bounds(m) for m in meta)])
+        if URL_LIST in meta:
+            return "list of secret URLs (comma-separated)"
+        return " ".join([_kind(bare), *filter(None, (_bounds(m) for m in meta))])
     origin = typing.get_origin(hint)
     if origin is Literal:
         return " \\| ".join(f"`{c}`" for c in typing.get_args(hint))
     if origin is tuple:
         item = typing.get_args(hint)[0]
-        return "list of secrets" if item is Secret else f"list of {_kind(item)} (comma-separated)"
+        if item is Secret:
+            return "list of secrets (JSON array, or one)"
+        return f"list of {_kind(item)} (comma-separated)"
     return {Secret: "secret"}.get(hint, getattr(hint, "__name__", str(hint)))
 
 
@@ -145,7 +149,10 @@ def _default(value: Any) -> str:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--reference", action="store_true", required=True, help="print the Markdown table"
+        "--reference",
+        action="store_true",
+        required=True,
+        help="print every setting, its variable, type, default and meaning (Markdown)",
     )
 
 

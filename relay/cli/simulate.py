@@ -1,10 +1,13 @@
 """`relay simulate`: send realistic Sinch callbacks to a relay, paced and bounded.
 
 Cycles through all seven callback types (relay.contract.samples), optionally HMAC-signed as Sinch
-signs them (relay.signing), at `--rate` per second with at most `--concurrency` in
-flight, for exactly `--count` requests. A progress line goes to stderr; the summary of
-status codes and latency percentiles to stdout. Exit code 0 only if every answer was 2xx.
-A base URL (no path) sends each type to its channel's path; a URL with a path gets all.
+signs them (relay.edge.auth.signature), at `--rate` per second with at most
+`--concurrency` in flight, for exactly `--count` requests. On a terminal a progress bar goes
+to stderr; the summary of status codes and latency percentiles to stdout ("sent N" counts
+the requests that were answered; the others are listed by error). Exit code 0 only if
+every answer was 2xx. A base URL (no path) sends each type to its channel's path; a URL
+with a path gets all. The HMAC secret comes from `--secret-env NAME`, `--secret-file PATH`
+or `RELAY_SIMULATE_SECRET` (argv shows in `ps`), or `--secret S`.
 """
 
 from __future__ import annotations
@@ -14,9 +17,12 @@ import asyncio
 import collections
 import dataclasses
 import math
+import os
 import random
 import sys
 import time
+from collections.abc import Mapping
+from pathlib import Path
 from typing import TextIO
 from urllib.parse import urlsplit
 
@@ -27,6 +33,7 @@ from relay.contract.routing import FLOW_PATHS, ROUTES
 from relay.edge.auth import signature
 
 MAX_COUNT = 1_000_000
+SECRET_VARIABLE = "RELAY_SIMULATE_SECRET"
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -44,7 +51,7 @@ class Plan:
 
 @dataclasses.dataclass(slots=True)
 class Summary:
-    """Answers by status (or client error name) and every request's latency in seconds."""
+    """Answers by status (or client error name) and each answered request's latency."""
 
     statuses: collections.Counter[str] = dataclasses.field(default_factory=collections.Counter)
     latencies: list[float] = dataclasses.field(default_factory=list)
@@ -61,13 +68,18 @@ class Summary:
             return 0.0
         return ordered[max(math.ceil(p / 100 * len(ordered)) - 1, 0)]
 
+    @property
+    def sent(self) -> int:
+        """Requests the relay answered (an HTTP status): a refused connection sent nothing."""
+        return sum(n for s, n in self.statuses.items() if s.isdigit())
+
     def render(self) -> str:
-        sent = sum(self.statuses.values())
-        rate = sent / self.elapsed if self.elapsed else 0.0
+        attempted = sum(self.statuses.values())
+        rate = self.sent / self.elapsed if self.elapsed else 0.0
         codes = "  ".join(f"{s}: {n}" for s, n in sorted(self.statuses.items()))
         ms = {p: self.percentile(p) * 1000 for p in (50, 90, 99, 100)}
         return (
-            f"sent {sent} in {self.elapsed:.2f}s ({rate:.1f}/s)\n"
+            f"sent {self.sent} of {attempted} in {self.elapsed:.2f}s ({rate:.1f}/s)\n"
             f"status  {codes}\n"
             f"latency p50 {ms[50]:.1f} ms  p90 {ms[90]:.1f} ms  "
             f"p99 {ms[99]:.1f} ms  max {ms[100]:.1f} ms"
@@ -144,29 +156,81 @@ async def _send(
         async with session.post(url, data=body, headers=headers) as response:
             await response.read()
             outcome = str(response.status)
+        summary.latencies.append(time.perf_counter() - started)
     except (aiohttp.ClientError, TimeoutError) as exc:
         outcome = exc.__class__.__name__
     finally:
         limit.release()
-    summary.latencies.append(time.perf_counter() - started)
     summary.statuses[outcome] += 1
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--url", required=True, help="relay base URL, e.g. http://127.0.0.1:8080")
+    parser.add_argument(
+        "--url", type=http_url, required=True, help="relay base URL, e.g. http://127.0.0.1:8080"
+    )
     parser.add_argument("--count", type=_bounded_int, default=70, help="callbacks to send")
     parser.add_argument("--rate", type=_positive_float, default=20.0, help="callbacks per second")
     parser.add_argument("--concurrency", type=_bounded_int, default=16, help="max in flight")
-    parser.add_argument("--secret", help="HMAC-sign as Sinch does, with this secret")
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument(
+        "--secret-env",
+        metavar="NAME",
+        help=f"HMAC-sign as Sinch does, with the secret in variable NAME (default: "
+        f"${SECRET_VARIABLE} if set, else unsigned)",
+    )
+    source.add_argument(
+        "--secret-file", type=Path, metavar="PATH", help="HMAC-sign with the secret in PATH"
+    )
+    source.add_argument("--secret", help="HMAC-sign with this secret (visible in `ps`)")
     parser.add_argument("--seed", type=int, help="repeat the same bodies")
 
 
 def run(args: argparse.Namespace) -> int:
     """Entry point of `relay simulate`: send, print the summary, exit 0 only if all 2xx."""
-    plan = Plan(args.url, args.count, args.rate, args.concurrency, args.secret, args.seed)
-    summary = asyncio.run(simulate(plan, Progress(plan.count, sys.stderr)))
+    try:
+        secret = secret_of(args, os.environ)
+    except ValueError as exc:
+        print(f"relay simulate: {exc}", file=sys.stderr)
+        return 2
+    plan = Plan(args.url, args.count, args.rate, args.concurrency, secret, args.seed)
+    progress = Progress(plan.count, sys.stderr) if sys.stderr.isatty() else None
+    summary = asyncio.run(simulate(plan, progress))
     print(summary.render())
     return 0 if summary.ok else 1
+
+
+def secret_of(args: argparse.Namespace, environ: Mapping[str, str]) -> str | None:
+    """The signing secret: --secret, --secret-file, --secret-env, $RELAY_SIMULATE_SECRET."""
+    if args.secret:
+        return str(args.secret)
+    if args.secret_file is not None:
+        return _secret_in(args.secret_file)
+    name = args.secret_env or SECRET_VARIABLE
+    if args.secret_env and not environ.get(name):
+        raise ValueError(f"--secret-env {name}: the variable is not set or empty")
+    return environ.get(name) or None
+
+
+def _secret_in(path: Path) -> str:
+    """The file's first line, whole (as the relay reads a secrets file)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ValueError(f"--secret-file {path}: {exc.strerror}") from None
+    line = text.split("\n", 1)[0].removesuffix("\r")
+    if not line:
+        raise ValueError(f"--secret-file {path}: the first line is empty")
+    return line
+
+
+def http_url(text: str) -> str:
+    """`--url`: an http:// or https:// URL with a host; anything else is refused by name."""
+    parts = urlsplit(text)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not an http:// or https:// URL (e.g. http://127.0.0.1:8080)"
+        )
+    return text
 
 
 def _bounded_int(text: str) -> int:

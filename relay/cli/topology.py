@@ -81,7 +81,12 @@ async def _connect(amqp: AmqpSettings) -> AbstractConnection:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("action", choices=("declare", "check"))
+    parser.add_argument(
+        "action",
+        choices=("declare", "check"),
+        help="declare: create what is missing (idempotent); check: only look, exit 1 if "
+        "anything is missing",
+    )
     parser.add_argument(
         "--bind-example",
         metavar="QUEUE",

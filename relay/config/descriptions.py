@@ -44,11 +44,12 @@ DESCRIPTIONS: Mapping[str, str] = {
     "security.replay_cache_size": "Signed callbacks remembered (each until its window ends) "
     "to refuse replays; when full, new ones get 429. Size it above peak rate x tolerance.",
     "security.stale_memory_seconds": "How long a stale signature, once quarantined, is "
-    "answered 200 without being quarantined again.",
+    "answered 200 without being quarantined again (longer than Sinch's retries, "
+    "docs/sinch.md section 2).",
     "security.replay_store": "`memory` (this process) or a `redis://` URL: one replay memory "
     "for every process and replica (docs/security.md, replay memory across replicas).",
     "security.replay_horizon_seconds": "With a shared store, how long a published signature "
-    "is remembered (longer than Sinch's ~23 h of retries).",
+    "is remembered (longer than Sinch's retries, docs/sinch.md section 2).",
     "security.basic_routes": "Callback paths that require Basic auth.",
     "security.basic_credentials": "Accepted `user:password` pairs.",
     "security.basic_credentials_file": "File with one `user:password` per line, merged in.",

@@ -6,9 +6,15 @@ the default. msgspec does the coercion and the bounds (`Annotated[int, Meta(ge=1
 field); this module only splits comma lists, reads the common boolean spellings, refuses
 unknown keys and names the key and the variable in every error.
 
-Secrets: every `Secret` field `x` has a twin `x_file` (`<PREFIX>_<KEY>_FILE`) naming a file
-that holds the value (container secrets). For a list of secrets the file holds one per line
-(`#` comments allowed) and its lines are appended; for one secret, set one of the two.
+Secrets are taken verbatim or refused, never parsed into something else (a secret split
+at a comma, or a line dropped as a comment, would start a relay that answers 401 to every
+genuine callback). Every `Secret` field `x` has a twin `x_file` (`<PREFIX>_<KEY>_FILE`)
+naming a file that holds the value (container secrets): one secret per line, every
+non-blank line whole (`#` included, no comments), its lines appended to a list; for one
+secret, set one of the two. In a variable or a TOML string, a list of secrets is a JSON
+array (`["new","old"]`) or one secret; a comma there is refused, since it could be either,
+except in a list of URLs (`SecretUrls`, e.g. `amqp.urls`), which is comma-separated and
+whose every item must be a URL. A secret that begins or ends with whitespace is refused.
 """
 
 from __future__ import annotations
@@ -18,13 +24,18 @@ import tomllib
 import typing
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import msgspec
+from msgspec import Meta
 
 from relay.config.secret import ConfigError, Secret
 
 _TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
+
+URL_LIST = Meta(extra={"urls": True})
+SecretUrls = Annotated[tuple[Secret, ...], URL_LIST]
+"""Broker addresses: secrets (they hold passwords), comma-separated, each one a URL."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -138,6 +149,8 @@ def convert(section: Section, name: str, hint: Any, value: Any) -> Any:
 def _prepare(hint: Any, value: Any) -> Any:
     """What msgspec does not do itself: comma lists and on/off, yes/no booleans."""
     bare = _bare(hint)
+    if is_secret(bare) and bare is not Secret and isinstance(value, str):
+        return _secret_list(value, URL_LIST in _metas(hint))
     if typing.get_origin(bare) is tuple and isinstance(value, str):
         return [item.strip() for item in value.split(",") if item.strip()]
     if bare is bool and isinstance(value, str):
@@ -146,6 +159,35 @@ def _prepare(hint: Any, value: Any) -> Any:
     if bare in (int, float) and isinstance(value, str):
         return value.strip()
     return value
+
+
+def _secret_list(text: str, urls: bool) -> list[Any]:
+    """A JSON array of secrets, one secret, or (for URLs only) a comma-separated list."""
+    if not text:
+        return []  # set but empty, as a compose file's `RELAY_SECURITY_HMAC_SECRETS=`: none
+    if text.lstrip().startswith("["):
+        try:
+            return msgspec.json.decode(text, type=list[Any])
+        except msgspec.DecodeError:
+            raise msgspec.ValidationError("not a JSON array of strings") from None
+    if not urls:
+        if "," in text:
+            raise msgspec.ValidationError(
+                "holds a comma: secrets are taken verbatim, so give several as a JSON array "
+                '(["new","old"]) or one per line in its _file twin'
+            )
+        return [text]
+    items = [item.strip() for item in text.split(",") if item.strip()]
+    for number, item in enumerate(items, 1):
+        if "://" not in item:
+            raise msgspec.ValidationError(
+                f"item {number} is not a URL (a comma inside a URL: write it as %2C)"
+            )
+    return items
+
+
+def _metas(hint: Any) -> tuple[Any, ...]:
+    return typing.get_args(hint)[1:] if typing.get_origin(hint) is typing.Annotated else ()
 
 
 def _bare(hint: Any) -> Any:
@@ -164,9 +206,11 @@ def _shown(hint: Any, value: Any) -> str:
 
 def _dec_hook(kind: type, value: Any) -> Any:
     if kind is Secret:
-        if isinstance(value, str) and value:
-            return Secret(value)
-        raise ValueError("expected a non-empty string")
+        if not isinstance(value, str) or not value:
+            raise ValueError("expected a non-empty string")
+        if value != value.strip():
+            raise ValueError("begins or ends with whitespace (secrets are taken verbatim)")
+        return Secret(value)
     raise NotImplementedError(kind)
 
 
@@ -197,9 +241,14 @@ def _one_secret(
 
 
 def _read_secret_lines(key: str, path: str) -> tuple[Secret, ...]:
+    """One secret per non-blank line, whole: `#` is part of it, only the line end goes."""
     try:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(f"cannot read {key}_file {path}: {exc.strerror}") from None
-    lines = (line.strip() for line in text.splitlines())
-    return tuple(Secret(line) for line in lines if line and not line.startswith("#"))
+    lines = [line.removesuffix("\r") for line in text.split("\n")]
+    for number, line in enumerate(lines, 1):
+        if line.strip() and line != line.strip():
+            raise ConfigError(f"setting {key}_file: line {number} of {path} begins or ends "
+                              "with whitespace (secrets are taken verbatim)")  # fmt: skip
+    return tuple(Secret(line) for line in lines if line.strip())

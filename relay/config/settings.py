@@ -17,7 +17,7 @@ from typing import Annotated, Any, Literal
 
 from msgspec import Meta
 
-from relay.config.loader import Section, load_section, read_toml, reject_unknown
+from relay.config.loader import SecretUrls, Section, load_section, read_toml, reject_unknown
 from relay.config.secret import ConfigError, Secret
 
 DEFAULT_AMQP_URL = "amqp://guest:guest@127.0.0.1:5672/"
@@ -31,7 +31,7 @@ SIGNATURE_HEADERS = "x-sinch-webhook-signature"
 @dataclasses.dataclass(frozen=True, slots=True)
 class HttpSettings:
     host: str = "0.0.0.0"
-    port: Annotated[int, Meta(ge=0)] = 8080
+    port: Annotated[int, Meta(ge=1, le=65535)] = 8080
     max_body_bytes: Annotated[int, Meta(ge=1)] = 1024 * 1024
     # Request headers copied into AMQP headers as `http-<name>`; never auth or signatures.
     forward_headers: tuple[str, ...] = ("user-agent", "x-request-id")
@@ -57,7 +57,7 @@ class AmqpSettings:
     url: Secret = Secret(DEFAULT_AMQP_URL)
     # Several brokers (cluster nodes), tried in turn on (re)connect; overrides `url`.
     # RELAY_AMQP_URLS="amqp://u:p@node1:5672/,amqp://u:p@node2:5672/"
-    urls: tuple[Secret, ...] = ()
+    urls: SecretUrls = ()
     connection_name: str = "sinch-relay"
     confirm_timeout: Annotated[float, Meta(ge=0.001)] = 3.0
     max_in_flight: Annotated[int, Meta(ge=1)] = 4096
@@ -119,14 +119,14 @@ class SecuritySettings:
     # A valid signature outside the window: relay it to the unrouted exchange, or 401.
     hmac_stale: Literal["unrouted", "reject"] = "unrouted"
     replay_cache_size: Annotated[int, Meta(ge=1)] = 100_000
-    # How long a stale signature, once quarantined, is not quarantined again: Sinch's
-    # retries span ~46 h (docs/sinch.md), so a bit longer than that.
+    # How long a stale signature, once quarantined, is not quarantined again: longer
+    # than Sinch's retry horizon, even its longest account (docs/sinch.md, section 2).
     stale_memory_seconds: Annotated[int, Meta(ge=1)] = 48 * 3600
     # "memory" (this process only) or a redis:// / rediss:// URL: one memory shared by every
     # process and replica. The URL may hold a password: kept out of repr and logs.
     replay_store: str = dataclasses.field(default="memory", repr=False)
     # With a shared store, how long a published signature is remembered: longer than
-    # Sinch's retries (~23 h, docs/sinch.md), so no retry of it is ever published again.
+    # Sinch's retry horizon (docs/sinch.md, section 2), so no retry is published again.
     replay_horizon_seconds: Annotated[int, Meta(ge=60)] = 48 * 3600
     basic_routes: tuple[str, ...] = ()
     basic_credentials: tuple[Secret, ...] = ()  # "user:password"

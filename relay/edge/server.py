@@ -11,6 +11,7 @@ import asyncio
 import errno
 import gc
 import signal
+import socket
 
 import structlog
 from aiohttp import web
@@ -26,8 +27,18 @@ log = structlog.get_logger("relay.server")
 _GEN0_THRESHOLD = 10_000
 
 
-class PortBusy(Exception):
+class CannotListen(Exception):
+    """The listener cannot open: the message says why, in one line."""
+
+
+class PortBusy(CannotListen):
     """The listen address is taken (by another relay, or anything else)."""
+
+
+_BIND_ERRORS = {
+    errno.EADDRNOTAVAIL: "is not an address of this host",
+    errno.EACCES: "needs privileges (ports below 1024: run as root or use a higher port)",
+}
 
 
 async def serve(settings: Settings, host: str, port: int, share_port: bool = False) -> None:
@@ -69,6 +80,10 @@ async def _listen(site: web.TCPSite, runner: web.AppRunner, where: str) -> None:
         await runner.cleanup()
         if exc.errno == errno.EADDRINUSE:
             raise PortBusy(f"{where} is already in use (another relay?)") from None
+        if isinstance(exc, socket.gaierror):
+            raise CannotListen(f"{where}: unknown host ({exc.strerror})") from None
+        if exc.errno in _BIND_ERRORS:
+            raise CannotListen(f"{where} {_BIND_ERRORS[exc.errno]}") from None
         raise
 
 

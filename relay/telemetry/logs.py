@@ -1,4 +1,8 @@
-"""structlog set-up: JSON lines through orjson off a TTY, a readable console on one.
+"""The one log set-up of the relay and the consumers: JSON lines off a TTY, a console on one.
+
+Off a TTY every line is JSON, the libraries' own (aiohttp, aio-pika, aiormq, asyncio,
+warnings) included: they go through structlog's stdlib integration. On a TTY the fields
+an operator reads first (status, type, latency) come first.
 
 Phone numbers are masked by a processor, whichever event logs them; bodies are never
 passed to a logger in the first place.
@@ -11,7 +15,8 @@ import atexit
 import logging
 import sys
 import time
-from collections.abc import MutableMapping
+from collections.abc import Callable, MutableMapping
+from types import TracebackType
 from typing import Any, BinaryIO, TextIO
 
 import orjson
@@ -90,43 +95,112 @@ def request_line(fields: dict[str, Any]) -> None:
 
 
 def configure(settings: LoggingSettings, stream: TextIO | None = None) -> None:
-    """Configure structlog and the stdlib root logger (aiohttp, aio-pika) once."""
+    """Configure structlog, and route every stdlib logger through the same chain."""
     out = stream or sys.stdout
     as_json = settings.format == "json" or (settings.format == "auto" and not out.isatty())
     level = logging.getLevelNamesMapping()[settings.level.upper()]
     factory = _factory(as_json, out)
     structlog.configure(
-        processors=_processors(as_json),
+        processors=[*_shared(), *_rendering(as_json)],
         wrapper_class=structlog.make_filtering_bound_logger(level),
         logger_factory=factory,
         cache_logger_on_first_use=False,
     )
     fast = isinstance(factory, _Fixed) and level <= logging.INFO
     _RequestLines.writer = factory.writer if fast else None
-    logging.basicConfig(
-        stream=out,
-        level=max(level, logging.WARNING),
-        force=True,
-        format="%(levelname)s %(name)s %(message)s",
-    )
+    # Libraries log at info about every reconnect; their warnings and errors are the news.
+    _route_stdlib(ForeignLines(_line_writer(factory, out), as_json), max(level, logging.WARNING))
+    sys.excepthook = _crash_line if as_json else sys.__excepthook__
 
 
-def _processors(as_json: bool) -> list[Any]:
-    shared: list[Any] = [
-        structlog.processors.add_log_level,
-        UtcTimestamper(),
-        mask_phone_numbers,
-    ]
+def _shared() -> list[Any]:
+    return [structlog.processors.add_log_level, UtcTimestamper(), mask_phone_numbers]
+
+
+def _rendering(as_json: bool, text: bool = False) -> list[Any]:
+    """The chain's last steps; `text`: the renderer returns str (the stdlib's formatter)."""
     if as_json:
-        json = structlog.processors.JSONRenderer(serializer=orjson.dumps)
-        return [*shared, structlog.processors.format_exc_info, json]
-    return [*shared, structlog.dev.ConsoleRenderer()]
+        dumps = _dumps_text if text else orjson.dumps
+        json = structlog.processors.JSONRenderer(serializer=dumps)
+        return [structlog.processors.format_exc_info, json]
+    return [fields_that_matter_first, structlog.dev.ConsoleRenderer(sort_keys=False)]
+
+
+def _dumps_text(value: Any, **kwargs: Any) -> str:
+    return orjson.dumps(value, **kwargs).decode()
+
+
+# What an operator reads first on a console line, after the time, level and event.
+FIRST_FIELDS = ("status", "type", "latency_ms", "error", "reason")
+
+
+def fields_that_matter_first(
+    _: Any, __: str, event: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
+    """Reorder the console line: status, type and latency before ids and paths."""
+    first = {key: event.pop(key) for key in FIRST_FIELDS if key in event}
+    return {**first, **event}
+
+
+class ForeignLines(logging.Handler):
+    """Records of stdlib loggers (aiohttp, aio-pika, aiormq, asyncio), rendered as ours.
+
+    They go through structlog's stdlib integration (`ProcessorFormatter`), so off a TTY a
+    library's error is one JSON line like every other (a plain-text line used to break
+    JSON-lines parsers), with its logger's name; they are written where structlog's lines
+    go, in the same order.
+    """
+
+    def __init__(self, write: Callable[[str], None], as_json: bool) -> None:
+        super().__init__()
+        self._write = write
+        meta = structlog.stdlib.ProcessorFormatter.remove_processors_meta
+        self.setFormatter(
+            structlog.stdlib.ProcessorFormatter(
+                foreign_pre_chain=[*_shared(), structlog.stdlib.add_logger_name],
+                processors=[meta, *_rendering(as_json, text=True)],
+            )
+        )
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            self._write(self.format(record))
+        except Exception:
+            self.handleError(record)
+
+
+def _route_stdlib(handler: logging.Handler, level: int) -> None:
+    root = logging.getLogger()
+    for old in root.handlers[:]:
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(level)
+    logging.captureWarnings(True)  # `warnings.warn` lines too
+
+
+def _line_writer(factory: Any, out: TextIO) -> Callable[[str], None]:
+    if isinstance(factory, _Fixed):
+        writer = factory.writer
+        return lambda line: writer.msg(line.encode())
+
+    def write(line: str) -> None:
+        out.write(line + "\n")
+        out.flush()
+
+    return write
+
+
+def _crash_line(kind: type[BaseException], error: BaseException, tb: TracebackType | None) -> None:
+    """An uncaught exception as one JSON line (its traceback a field), not bare text."""
+    structlog.get_logger("relay").critical("process.crashed", exc_info=(kind, error, tb))
 
 
 def reset() -> None:
     """Back to structlog's defaults (tests that configured logging clean up with this)."""
     structlog.reset_defaults()
     _RequestLines.writer = None
+    logging.captureWarnings(False)
+    sys.excepthook = sys.__excepthook__
 
 
 def _factory(as_json: bool, out: TextIO) -> Any:

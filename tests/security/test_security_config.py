@@ -20,7 +20,7 @@ def _counter() -> Counter:
 def test_secrets_come_from_env_and_files_and_never_show(tmp_path: Path) -> None:
     """`*_file` lines are merged with env values; repr shows neither."""
     secret_file = tmp_path / "hmac"
-    secret_file.write_text("# rotated 2026-11\nfrom-file-secret\n\n", encoding="utf-8")
+    secret_file.write_text("from-file-secret\n\n", encoding="utf-8")
     env = {
         "RELAY_SECURITY_HMAC_ROUTES": "/sms",
         "RELAY_SECURITY_HMAC_SECRETS": "from-env-secret",

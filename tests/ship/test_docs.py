@@ -94,3 +94,59 @@ def test_the_link_check_reports_a_missing_file(tmp_path: Path) -> None:
         encoding="utf-8",
     )
     assert _unresolved(page) == ["gone.md"]
+
+
+SETTING_LIKE = re.compile(r"`((?:http|amqp|topology|logging|shutdown|security|consumers)\.[a-z_]+)")
+VARIABLE = re.compile(r"\b(?:RELAY|CONSUMER)_[A-Z0-9_]*[A-Z0-9]\b")
+
+
+def _log_events_and_modules() -> set[str]:
+    """Dotted names that are not settings: log events in the code, and module paths."""
+    sources = [*ROOT.glob("relay/**/*.py"), *ROOT.glob("consumers/**/*.py")]
+    events = {e for p in sources for e in re.findall(r'"([a-z_]+\.[a-z_]+)"', p.read_text())}
+    modules = {".".join(p.relative_to(ROOT).with_suffix("").parts) for p in sources}
+    return events | modules
+
+
+def test_every_setting_the_docs_mention_exists() -> None:
+    """A `section.key` in README.md or docs/ is a setting (or a log event, or a module)."""
+    known = {row.key for row in config_reference.rows()} | _log_events_and_modules()
+    mentioned = {
+        (path.name, name)
+        for path in MARKDOWN
+        for name in SETTING_LIKE.findall(path.read_text(encoding="utf-8"))
+    }
+    assert sorted(m for m in mentioned if m[1] not in known) == []
+
+
+def test_every_variable_the_docs_mention_is_read() -> None:
+    """A RELAY_*/CONSUMER_* name in README.md or docs/ is one the loader or the project reads."""
+    from relay.cli.commands import sections
+    from relay.config.variables import unknown_variables
+
+    unknown = {
+        (path.name, u.variable)
+        for path in MARKDOWN
+        for u in unknown_variables(
+            dict.fromkeys(VARIABLE.findall(path.read_text(encoding="utf-8")), ""), sections()
+        )
+    }
+    assert sorted(u for u in unknown if u[1] not in TYPO_EXAMPLES) == []
+
+
+TYPO_EXAMPLES = {"RELAY_HTTP_PROT"}  # the docs' example of the unknown-variable warning
+
+HORIZON = re.compile(r"22 h 45|\b46 ?h|\b23 ?h(ours)?\b|\b\d+ hours? of retries")
+
+
+def test_sinchs_retry_horizon_is_stated_once_in_docs_sinch_md() -> None:
+    """Everything else points at docs/sinch.md, section 2, so the figures cannot disagree."""
+    texts = {path: path.read_text(encoding="utf-8") for path in MARKDOWN}
+    texts |= {p: p.read_text(encoding="utf-8") for p in ROOT.glob("relay/**/*.py")}
+    stating = sorted(
+        str(path.relative_to(ROOT))
+        for path, text in texts.items()
+        if HORIZON.search(text) and path != DOCS / "sinch.md"
+    )
+    assert stating == []
+    assert HORIZON.search((DOCS / "sinch.md").read_text(encoding="utf-8"))

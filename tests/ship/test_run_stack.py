@@ -7,6 +7,7 @@ the broker check talks to a socket that answers like RabbitMQ does.
 from __future__ import annotations
 
 import os
+import pty
 import signal
 import socket
 import subprocess
@@ -94,8 +95,12 @@ def _run(bin_dir: Path, amqp_url: str, **extra: str) -> subprocess.CompletedProc
 
 
 def _running(pid_file: Path) -> bool:
+    """Whether the stand-in runs; one stopped before it wrote its pid never ran."""
+    pid = pid_file.read_text().strip() if pid_file.exists() else ""
+    if not pid:
+        return False
     try:
-        os.kill(int(pid_file.read_text()), 0)
+        os.kill(int(pid), 0)
     except ProcessLookupError:
         return False
     return True
@@ -196,3 +201,48 @@ def test_the_private_broker_starts_answers_and_stops_without_leftovers(tmp_path:
         subprocess.run([script, "stop"], env=env, check=True, timeout=60)
     with pytest.raises(ProcessLookupError):
         os.killpg(group, 0)
+
+
+SPEAKS = (
+    'echo $$ > {pids}/{name}; echo \'{{"event":"{name}.started"}}\'; '
+    'echo "plain from {name}, format=$RELAY_LOGGING_FORMAT" >&2; exec sleep 60'
+)
+
+
+def test_off_a_terminal_each_json_line_names_its_process(tmp_path: Path, fake_broker: str) -> None:
+    """Piped output stays JSON lines, each with "process" first; other lines get a prefix."""
+    bin_dir = _stack(tmp_path, relay=SPEAKS.replace("exec sleep 60", "exit 0"), inbound=RUNS)
+    done = _run(bin_dir, fake_broker)
+    assert '{"process":"relay","event":"relay.started"}' in done.stdout.splitlines()
+    assert "relay | plain from relay, format=" in done.stdout.splitlines()
+
+
+def test_on_a_terminal_each_line_is_prefixed_and_logs_are_a_console(
+    tmp_path: Path, fake_broker: str
+) -> None:
+    """Under a pty: "relay            | ..." and the processes told to log as a console."""
+    bin_dir = _stack(tmp_path, relay=SPEAKS.replace("exec sleep 60", "exit 0"), inbound=RUNS)
+    leader, follower = pty.openpty()
+    run = subprocess.Popen(
+        [str(RUN_STACK)], env=_env(bin_dir, fake_broker), stdout=follower, stderr=follower
+    )
+    os.close(follower)
+    output = _read_all(leader)
+    assert run.wait(timeout=20) == 1
+    lines = output.decode().splitlines()
+    assert 'relay            | {"event":"relay.started"}' in lines
+    assert "relay            | plain from relay, format=console" in lines
+
+
+def _read_all(fd: int) -> bytes:
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(fd, 4096)
+        except OSError:  # EIO: every writer closed the terminal
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(fd)
+    return b"".join(chunks).replace(b"\r\n", b"\n")

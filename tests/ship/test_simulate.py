@@ -6,8 +6,11 @@ import asyncio
 import base64
 import hashlib
 import hmac
+import os
+import pty
 import sys
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 
 import pytest
 from aiohttp import web
@@ -139,30 +142,139 @@ def test_summary_percentiles_are_nearest_rank() -> None:
     )
 
 
-async def test_cli_prints_progress_and_summary(aiohttp_server: ServerFactory) -> None:
-    """`relay simulate` exits 0, draws progress on stderr and summarises on stdout."""
-    server = await aiohttp_server(create_app(Settings(), FakePublisher()))
+async def _cli(url: str, *args: str, **env: str) -> tuple[int | None, str, str]:
     process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "relay",
-        "simulate",
-        "--url",
-        _url(server),
-        "--count",
-        "14",
-        "--rate",
-        "200",
-        "--secret",
-        "x",
+        *(sys.executable, "-m", "relay", "simulate", "--url", url, *args),
+        env={**os.environ, **env},
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )
     out, err = await asyncio.wait_for(process.communicate(), 30)
-    assert process.returncode == 0, err.decode()
-    assert "14/14" in err.decode()
-    assert "status  200: 14" in out.decode()
-    assert "p99" in out.decode()
+    return process.returncode, out.decode(), err.decode()
+
+
+async def test_cli_summarises_without_a_progress_bar_off_a_terminal(
+    aiohttp_server: ServerFactory,
+) -> None:
+    """Piped, `relay simulate` exits 0 with the summary on stdout and no bar on stderr."""
+    server = await aiohttp_server(create_app(Settings(), FakePublisher()))
+    code, out, err = await _cli(_url(server), "--count", "14", "--rate", "200", "--secret", "x")
+    assert code == 0, err
+    assert err == ""
+    assert out.startswith("sent 14 of 14 in ")
+    assert "status  200: 14" in out
+    assert "p99" in out
+
+
+async def test_cli_draws_the_progress_bar_on_a_terminal(aiohttp_server: ServerFactory) -> None:
+    """With a terminal on stderr the bar is drawn there, ending at count/count."""
+    server = await aiohttp_server(create_app(Settings(), FakePublisher()))
+    leader, follower = pty.openpty()
+    process = await asyncio.create_subprocess_exec(
+        *(sys.executable, "-m", "relay", "simulate", "--url", _url(server)),
+        *("--count", "7", "--rate", "200"),
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=follower,
+    )
+    os.close(follower)
+    drawn = await asyncio.get_running_loop().run_in_executor(None, _read_all, leader)
+    assert await asyncio.wait_for(process.wait(), 30) == 0
+    assert "[##############################] 7/7" in drawn
+
+
+def _read_all(fd: int) -> str:
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(fd, 4096)
+        except OSError:  # EIO: the writer closed the terminal
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(fd)
+    return b"".join(chunks).decode()
+
+
+def test_a_url_without_a_scheme_is_refused_by_name(capsys: pytest.CaptureFixture[str]) -> None:
+    """`--url 127.0.0.1:8080` used to fail every request; now argparse says why, exit 2."""
+    from relay.__main__ import main
+
+    with pytest.raises(SystemExit) as exit_:
+        main(["simulate", "--url", "127.0.0.1:8080"])
+    assert exit_.value.code == 2
+    assert "'127.0.0.1:8080' is not an http:// or https:// URL" in capsys.readouterr().err
+
+
+async def test_sent_counts_only_requests_that_were_answered(
+    aiohttp_server: ServerFactory,
+) -> None:
+    """Refused connections are failures by name, never "sent"."""
+    server = await aiohttp_server(_recording_app([], []))
+    url = _url(server)
+    await server.close()
+    summary = await simulate(Plan(url, count=3, rate=500, timeout=2))
+    assert summary.sent == 0
+    assert summary.render().startswith("sent 0 of 3 in ")
+    assert "ClientConnectorError: 3" in summary.render()
+
+
+async def test_the_secret_comes_from_the_environment(
+    aiohttp_server: ServerFactory, tmp_path: Path
+) -> None:
+    """RELAY_SIMULATE_SECRET (or --secret-env/--secret-file) signs; argv holds no secret."""
+    seen: list[web.Request] = []
+    bodies: list[bytes] = []
+    server = await aiohttp_server(_recording_app(seen, bodies))
+    secret_file = tmp_path / "secret"
+    secret_file.write_text("from-file\n", encoding="utf-8")
+    runs = [
+        ((), {"RELAY_SIMULATE_SECRET": "from-default"}, "from-default"),
+        (("--secret-env", "MY_KEY"), {"MY_KEY": "from-env"}, "from-env"),
+        (("--secret-file", str(secret_file)), {}, "from-file"),
+    ]
+    for args, env, secret in runs:
+        seen.clear()
+        bodies.clear()
+        code, _, err = await _cli(_url(server), "--count", "2", "--rate", "200", *args, **env)
+        assert code == 0, err
+        assert [_signed_with(r, b) for r, b in zip(seen, bodies, strict=True)] == [secret] * 2
+
+
+def _signed_with(request: web.Request, body: bytes) -> str:
+    h = request.headers
+    for candidate in ("from-default", "from-env", "from-file"):
+        message = b".".join(
+            [
+                body,
+                h["x-sinch-webhook-signature-nonce"].encode(),
+                h["x-sinch-webhook-signature-timestamp"].encode(),
+            ]
+        )
+        digest = hmac.new(candidate.encode(), message, hashlib.sha256).digest()
+        if base64.b64encode(digest).decode() == h["x-sinch-webhook-signature"]:
+            return candidate
+    return "none"
+
+
+async def test_a_named_secret_variable_that_is_unset_is_an_error(
+    aiohttp_server: ServerFactory,
+) -> None:
+    """--secret-env NAME with NAME unset: one line, exit 2, nothing sent unsigned."""
+    seen: list[web.Request] = []
+    server = await aiohttp_server(_recording_app(seen, []))
+    code, _, err = await _cli(_url(server), "--secret-env", "RELAY_SIMULATE_UNSET_X")
+    assert code == 2
+    assert err.endswith("--secret-env RELAY_SIMULATE_UNSET_X: the variable is not set or empty\n")
+    assert seen == []
+
+
+async def test_simulate_ignores_an_unrelated_bad_setting(aiohttp_server: ServerFactory) -> None:
+    """It reads no settings, so RELAY_HTTP_PORT=x does not stop it."""
+    server = await aiohttp_server(create_app(Settings(), FakePublisher()))
+    code, out, err = await _cli(_url(server), "--count", "7", "--rate", "200", RELAY_HTTP_PORT="x")
+    assert code == 0, err
+    assert "status  200: 7" in out
 
 
 @pytest.mark.parametrize("args", [["--count", "0"], ["--rate", "0"], ["--count", "2000000"]])

@@ -122,7 +122,7 @@ def test_a_single_secret_is_set_once(tmp_path: Path) -> None:
 
 def test_the_relay_broker_url_has_a_file_twin(tmp_path: Path) -> None:
     """RELAY_AMQP_URL_FILE, by the same rule as the consumers' secrets."""
-    env = {"RELAY_AMQP_URL_FILE": _secret_file(tmp_path, "# rotated\namqp://u:p@node/\n")}
+    env = {"RELAY_AMQP_URL_FILE": _secret_file(tmp_path, "amqp://u:p@node/\n")}
     assert load_settings(None, env).amqp.url == Secret("amqp://u:p@node/")
 
 
@@ -153,3 +153,65 @@ def test_a_consumer_broker_setting_wins_over_the_relay_one() -> None:
     """CONSUMER_AMQP_URL given: RELAY_AMQP_URLS is not consulted."""
     env = {"CONSUMER_AMQP_URL": "amqp://own/", "RELAY_AMQP_URLS": "amqp://relay/"}
     assert load_worker(INBOUND, env).addresses() == (Secret("amqp://own/"),)
+
+
+def test_a_secrets_file_line_starting_with_hash_is_a_secret(tmp_path: Path) -> None:
+    """No comments in a secrets file: `#` starts a secret like any other character."""
+    path = _secret_file(tmp_path, "#Zk9x!\r\n\nplain,with:comma\n")
+    s = load_settings(None, {"RELAY_SECURITY_HMAC_SECRETS_FILE": path}).security
+    assert s.hmac_secrets == (Secret("#Zk9x!"), Secret("plain,with:comma"))
+
+
+def test_a_comma_in_an_environment_secret_stops_start_up() -> None:
+    """`ab,cd` could be one secret or two: refused, naming the variable and the JSON form."""
+    with pytest.raises(ConfigError) as caught:
+        load_settings(None, {"RELAY_SECURITY_HMAC_SECRETS": "ab,cd"})
+    message = str(caught.value)
+    assert "security.hmac_secrets (RELAY_SECURITY_HMAC_SECRETS)" in message
+    assert "JSON array" in message
+    assert "ab" not in message.replace("hmac", "")
+
+
+def test_a_json_array_takes_each_secret_verbatim() -> None:
+    """Commas, colons and `#` inside a secret survive the JSON form."""
+    env = {
+        "RELAY_SECURITY_HMAC_SECRETS": '["a,b", "#c"]',
+        "RELAY_SECURITY_BASIC_CREDENTIALS": '["sinch:pa,ss"]',
+    }
+    s = load_settings(None, env).security
+    assert s.hmac_secrets == (Secret("a,b"), Secret("#c"))
+    assert s.basic_credentials == (Secret("sinch:pa,ss"),)
+
+
+def test_one_secret_in_the_environment_is_taken_whole() -> None:
+    """Without a comma the variable is one secret, whatever else it holds."""
+    s = load_settings(None, {"RELAY_SECURITY_OAUTH_TOKEN_KEYS": "#k;e y="}).security
+    assert s.oauth_token_keys == (Secret("#k;e y="),)
+
+
+def test_an_empty_secret_list_variable_means_none() -> None:
+    """`RELAY_SECURITY_HMAC_SECRETS=` (set, empty) is no secret, as before, not an error."""
+    assert load_settings(None, {"RELAY_SECURITY_HMAC_SECRETS": ""}).security.hmac_secrets == ()
+
+
+def test_a_comma_inside_a_broker_url_is_refused() -> None:
+    """Broker lists stay comma-separated; a piece that is no URL means a comma inside one."""
+    with pytest.raises(ConfigError, match=r"RELAY_AMQP_URLS\): item 2 is not a URL") as caught:
+        load_settings(None, {"RELAY_AMQP_URLS": "amqp://u:pa,ss@h/"})
+    assert "pa" not in str(caught.value)
+
+
+@pytest.mark.parametrize("text", ["secret \n", " secret\n", "ok\n\tsecret\n"])
+def test_a_secrets_file_line_with_surrounding_whitespace_is_refused(
+    tmp_path: Path, text: str
+) -> None:
+    """A stray space could be part of the secret or an editor's slip: refused, by line."""
+    path = _secret_file(tmp_path, text)
+    with pytest.raises(ConfigError, match=r"hmac_secrets_file: line \d of .* whitespace"):
+        load_settings(None, {"RELAY_SECURITY_HMAC_SECRETS_FILE": path})
+
+
+def test_an_environment_secret_with_surrounding_whitespace_is_refused() -> None:
+    """The same rule for a variable: refused, never trimmed into another secret."""
+    with pytest.raises(ConfigError, match=r"CONSUMER_STORE_URL\): begins or ends with white"):
+        load_worker(INBOUND, {"CONSUMER_STORE_URL": "sqlite:///x.db "})

@@ -5,6 +5,10 @@ from __future__ import annotations
 import asyncio
 import datetime
 import io
+import logging
+import subprocess
+import sys
+import warnings
 from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
@@ -120,3 +124,101 @@ async def test_above_level_info_no_request_line_is_written(
         reset()
     assert response.status == 200
     assert [line["event"] for line in out.lines()] == []
+
+
+@pytest.mark.parametrize(
+    "name", ["aiormq.connection", "aio_pika.robust_connection", "asyncio", "aiohttp.access"]
+)
+async def test_a_librarys_log_record_is_one_json_line(stdout: Stdout, name: str) -> None:
+    """Stdlib loggers go through structlog's chain: JSON, with level, time and logger name."""
+    logging.getLogger(name).error("error when creating transport: %r", ConnectionError(111))
+    await asyncio.sleep(0)
+    (line,) = stdout.lines()
+    assert line["event"] == "error when creating transport: ConnectionError(111)"
+    assert (line["level"], line["logger"]) == ("error", name)
+    assert line["timestamp"].endswith("Z")
+
+
+async def test_a_librarys_traceback_stays_inside_its_json_line(stdout: Stdout) -> None:
+    """`log.exception` from a library: one line, the traceback a field of it."""
+    try:
+        raise RuntimeError("boom")
+    except RuntimeError:
+        logging.getLogger("asyncio").exception("Task exception was never retrieved")
+    await asyncio.sleep(0)
+    (line,) = stdout.lines()
+    assert "RuntimeError: boom" in line["exception"]
+    assert line["level"] == "error"
+
+
+async def test_library_and_relay_lines_keep_their_order(stdout: Stdout) -> None:
+    """Both kinds share one writer, so a reader sees them as they happened."""
+    log = structlog.get_logger("relay.test")
+    log.warning("amqp.connect_failed", n=1)
+    logging.getLogger("aiormq.connection").warning("second")
+    log.warning("amqp.connect_failed", n=3)
+    await asyncio.sleep(0)
+    assert [line["event"] for line in stdout.lines()] == [
+        "amqp.connect_failed",
+        "second",
+        "amqp.connect_failed",
+    ]
+
+
+async def test_a_python_warning_is_a_json_line(stdout: Stdout) -> None:
+    """`warnings.warn` (shown once by default) goes through the same chain."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("always")
+        warnings.warn("coroutine was never awaited", RuntimeWarning, stacklevel=1)
+    await asyncio.sleep(0)
+    (line,) = stdout.lines()
+    assert line["logger"] == "py.warnings"
+    assert "coroutine was never awaited" in line["event"]
+
+
+def test_on_a_console_status_type_and_latency_come_first() -> None:
+    """The fields an operator reads first lead the line, before ids and paths."""
+    out = io.StringIO()
+    configure(LoggingSettings(format="console", level="info"), out)
+    try:
+        structlog.get_logger("relay.http").info(
+            "http.request", request_id="r1", method="POST", path="/sms",
+            latency_ms=1.5, status=200, type="mo_text",
+        )  # fmt: skip
+    finally:
+        reset()
+    text = out.getvalue()
+    order = [text.index(key) for key in ("status", "type", "latency_ms", "request_id", "path")]
+    assert order == sorted(order)
+
+
+def test_an_uncaught_exception_is_one_json_line() -> None:
+    """A crash off a TTY: one JSON line with the traceback as a field, nothing else."""
+    code = (
+        "from relay.config import LoggingSettings\n"
+        "from relay.telemetry.logs import configure\n"
+        "configure(LoggingSettings(format='json'))\n"
+        "raise RuntimeError('boom')\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 1
+    assert done.stderr == ""
+    (line,) = [orjson.loads(raw) for raw in done.stdout.splitlines()]
+    assert (line["event"], line["level"]) == ("process.crashed", "critical")
+    assert "RuntimeError: boom" in line["exception"]
+
+
+@pytest.mark.parametrize("path", ["/healthz", "/readyz", "/metrics"])
+async def test_probe_and_scrape_lines_are_debug_not_info(
+    aiohttp_client: Callable[..., Awaitable[TestClient[Any, Any]]], path: str
+) -> None:
+    """Kubernetes probes every few seconds: at info they would drown the callbacks' lines."""
+    client = await aiohttp_client(create_app(Settings(), FakePublisher()))
+    with capture_logs() as captured:
+        await client.get(path)
+        await client.post("/sms/incoming", data=BODIES["mo_text"])
+    levels = {e["path"]: e["log_level"] for e in captured if e["event"] == "http.request"}
+    assert levels[path] == "debug"
+    assert levels["/sms/incoming"] == "info"
