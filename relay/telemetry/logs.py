@@ -169,10 +169,23 @@ class ForeignLines(logging.Handler):
             self.handleError(record)
 
 
+# Library lines that only repeat one of ours: aiormq logs a failed connect at error level
+# on every attempt, and the relay's and consumers' `amqp.connect_failed` warning already
+# says it once, in the broker's words.
+REPEATED = {"aiormq.connection": "error when creating transport"}
+
+
+def not_a_repeat(record: logging.LogRecord) -> bool:
+    """False for a library record that only repeats a line of our own (see `REPEATED`)."""
+    prefix = REPEATED.get(record.name)
+    return prefix is None or not str(record.msg).startswith(prefix)
+
+
 def _route_stdlib(handler: logging.Handler, level: int) -> None:
     root = logging.getLogger()
     for old in root.handlers[:]:
         root.removeHandler(old)
+    handler.addFilter(not_a_repeat)
     root.addHandler(handler)
     root.setLevel(level)
     logging.captureWarnings(True)  # `warnings.warn` lines too

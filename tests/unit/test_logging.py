@@ -131,12 +131,24 @@ async def test_above_level_info_no_request_line_is_written(
 )
 async def test_a_librarys_log_record_is_one_json_line(stdout: Stdout, name: str) -> None:
     """Stdlib loggers go through structlog's chain: JSON, with level, time and logger name."""
-    logging.getLogger(name).error("error when creating transport: %r", ConnectionError(111))
+    logging.getLogger(name).error("connection lost: %r", ConnectionError(111))
     await asyncio.sleep(0)
     (line,) = stdout.lines()
-    assert line["event"] == "error when creating transport: ConnectionError(111)"
+    assert line["event"] == "connection lost: ConnectionError(111)"
     assert (line["level"], line["logger"]) == ("error", name)
     assert line["timestamp"].endswith("Z")
+
+
+async def test_aiormqs_failed_connect_line_is_left_to_our_own_warning(stdout: Stdout) -> None:
+    """One line per connect attempt: aiormq's error-level repeat of it is dropped, its
+    other lines are not."""
+    aiormq = logging.getLogger("aiormq.connection")
+    aiormq.error("error when creating transport: %r", ConnectionError(111))
+    structlog.get_logger("relay.test").warning("amqp.connect_failed", error="Connection refused")
+    aiormq.error("Unexpected connection close from remote")
+    await asyncio.sleep(0)
+    events = [line["event"] for line in stdout.lines()]
+    assert events == ["amqp.connect_failed", "Unexpected connection close from remote"]
 
 
 async def test_a_librarys_traceback_stays_inside_its_json_line(stdout: Stdout) -> None:
