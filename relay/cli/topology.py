@@ -15,7 +15,7 @@ from typing import TextIO
 
 from aio_pika.abc import AbstractChannel
 
-from relay.config import Settings, TopologySettings
+from relay.config import QuarantineSettings, Settings, TopologySettings
 from relay.contract import topology
 from relay.contract.routing import ROUTES, exchange_for
 from relay.contract.topology import TopologyMissing
@@ -25,11 +25,19 @@ EXIT_MISSING = 1
 EXIT_UNREACHABLE = 2
 
 
-async def declare(channel: AbstractChannel, names: TopologySettings, example: str | None) -> str:
+async def declare(
+    channel: AbstractChannel,
+    names: TopologySettings,
+    example: str | None,
+    quarantine: QuarantineSettings | None = None,
+) -> str:
     """Declare the topology (and the example queue); a one-line report."""
-    await topology.declare(channel, names)
+    await topology.declare(channel, names, quarantine)
+    declared = f"{names.delivery_reports}, {names.inbound}, {names.unrouted}"
+    if quarantine is not None and quarantine.enabled:
+        declared += f", {quarantine.queue}"
     if example is None:
-        return f"declared {names.delivery_reports}, {names.inbound}, {names.unrouted}"
+        return f"declared {declared}"
     await bind_example(channel, names, example)
     return f"declared the topology and queue {example} bound to {len(ROUTES)} types"
 
@@ -54,10 +62,11 @@ async def command(settings: Settings, action: str, example: str | None, out: Tex
         channel = await connection.channel()
         try:
             if action == "check":
-                await topology.check(channel, settings.topology)
+                await topology.check(channel, settings.topology, settings.quarantine)
                 print("topology ok", file=out)
                 return 0
-            print(await declare(channel, settings.topology, example), file=out)
+            report = await declare(channel, settings.topology, example, settings.quarantine)
+            print(report, file=out)
             return 0
         except TopologyMissing as exc:
             print(f"relay topology: check failed: {exc}", file=sys.stderr)
