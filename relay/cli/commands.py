@@ -5,6 +5,8 @@ relay simulate --url URL [--rate R] [--count N] [--secret S] [--concurrency C]
 relay asyncapi                 print the AsyncAPI document of the AMQP side
 relay topology declare|check   create or verify the exchanges and the unrouted queue
 relay config --reference       print the settings reference table (Markdown)
+relay unrouted list|redrive    look into the unrouted queue, republish what is now routable
+relay quarantine list|redrive  look into refused callbacks, re-check and republish them
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ Subparsers = Any  # argparse's _SubParsersAction is private
 def add_commands(sub: Subparsers) -> None:
     """Register every subcommand on the `relay` parser."""
     from relay.cli import reference as config_reference
-    from relay.cli import serve, simulate
+    from relay.cli import serve, simulate, unrouted
     from relay.cli import topology as topology_cli
 
     srv = sub.add_parser("serve", help="serve Sinch callbacks and publish them to RabbitMQ")
@@ -36,6 +38,9 @@ def add_commands(sub: Subparsers) -> None:
     topo = _with_config(sub.add_parser("topology", help="declare or check the AMQP topology"))
     topology_cli.add_arguments(topo)
     topo.set_defaults(run=topology_cli.run)
+    unr = sub.add_parser("unrouted", help="list or redrive the unrouted queue")
+    unrouted.add_arguments(unr)
+    unr.set_defaults(run=unrouted.run)
     ref = sub.add_parser("config", help="print the configuration reference")
     config_reference.add_arguments(ref)
     ref.set_defaults(run=lambda args, _: config_reference.run(args))

@@ -13,7 +13,12 @@ from contextlib import asynccontextmanager
 
 import aio_pika
 import aiormq
-from aio_pika.abc import AbstractChannel, AbstractConnection, AbstractIncomingMessage
+from aio_pika.abc import (
+    AbstractChannel,
+    AbstractConnection,
+    AbstractIncomingMessage,
+    AbstractQueue,
+)
 from pamqp.commands import Basic
 
 from relay.config import AmqpSettings, Secret
@@ -37,6 +42,10 @@ class Unroutable(RecoveryError):
 
 class PublishFailed(RecoveryError):
     """The broker nacked a publish, or did not confirm it in time."""
+
+
+class QueueMissing(RecoveryError):
+    """The queue a command reads from does not exist (yet)."""
 
 
 @asynccontextmanager
@@ -96,12 +105,25 @@ async def peek(
     The caller acks what it moved; whatever it does not ack goes back to the queue, in
     order, when the channel closes.
     """
-    source = await channel.declare_queue(queue, passive=True)
+    source = await _existing(channel, queue)
     for _ in range(limit):
         message = await source.get(no_ack=False, fail=False, timeout=GET_TIMEOUT)
         if message is None:
             return
         yield message
+
+
+async def waiting(channel: AbstractChannel, queue: str) -> int:
+    """How many messages `queue` holds now (ready, not those held unacked)."""
+    declared = await _existing(channel, queue)
+    return declared.declaration_result.message_count or 0
+
+
+async def _existing(channel: AbstractChannel, queue: str) -> AbstractQueue:
+    try:
+        return await channel.declare_queue(queue, passive=True)
+    except aiormq.exceptions.ChannelNotFoundEntity:
+        raise QueueMissing(f"queue {queue!r} does not exist") from None
 
 
 def _where(address: Secret) -> str:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import argparse
 import sys
 import time
 from collections.abc import Mapping
+from pathlib import Path
 from typing import TextIO
 
+MAX_LIMIT = 1_000_000  # every recovery command is bounded; this bounds the bound
 _REDRAW_EVERY = 0.1  # seconds: at most ten redraws a second
 _WIDTH = 30
 
@@ -57,3 +60,17 @@ def summary(command: str, counts: Mapping[str, int], dry_run: bool) -> str:
     """
     told = ", ".join(f"{n} {what}" for what, n in counts.items()) or "nothing to do"
     return f"{command}: {told}" + (" (dry run: nothing published)" if dry_run else "")
+
+
+def bounded(text: str) -> int:
+    """An argparse type: a whole number from 1 to MAX_LIMIT."""
+    value = int(text)
+    if not 1 <= value <= MAX_LIMIT:
+        raise argparse.ArgumentTypeError(f"must be between 1 and {MAX_LIMIT}")
+    return value
+
+
+def with_config(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """`--config F`, as every command that reads the settings takes it."""
+    parser.add_argument("--config", type=Path, help="TOML settings (as for `relay serve`)")
+    return parser
