@@ -23,8 +23,8 @@ Subparsers = Any  # argparse's _SubParsersAction is private
 
 def add_commands(sub: Subparsers) -> None:
     """Register every subcommand on the `relay` parser."""
+    from relay.cli import quarantine, serve, simulate, unrouted
     from relay.cli import reference as config_reference
-    from relay.cli import serve, simulate, unrouted
     from relay.cli import topology as topology_cli
 
     srv = sub.add_parser("serve", help="serve Sinch callbacks and publish them to RabbitMQ")
@@ -41,6 +41,9 @@ def add_commands(sub: Subparsers) -> None:
     unr = sub.add_parser("unrouted", help="list or redrive the unrouted queue")
     unrouted.add_arguments(unr)
     unr.set_defaults(run=unrouted.run)
+    qua = sub.add_parser("quarantine", help="list or re-check and redrive refused callbacks")
+    quarantine.add_arguments(qua)
+    qua.set_defaults(run=quarantine.run)
     ref = sub.add_parser("config", help="print the configuration reference")
     config_reference.add_arguments(ref)
     ref.set_defaults(run=lambda args, _: config_reference.run(args))

@@ -21,6 +21,7 @@ from aio_pika.abc import (
 )
 from pamqp.commands import Basic
 
+from relay.callback.envelope import Outgoing
 from relay.config import AmqpSettings, Secret
 from relay.contract.broker import broker
 
@@ -124,6 +125,22 @@ async def _existing(channel: AbstractChannel, queue: str) -> AbstractQueue:
         return await channel.declare_queue(queue, passive=True)
     except aiormq.exceptions.ChannelNotFoundEntity:
         raise QueueMissing(f"queue {queue!r} does not exist") from None
+
+
+def message_of(outgoing: Outgoing) -> aio_pika.Message:
+    """An `Outgoing` as aio-pika publishes it: the same properties the edge sets."""
+    p = outgoing.properties
+    return aio_pika.Message(
+        outgoing.body,
+        headers=outgoing.headers,
+        content_type=p.content_type,
+        delivery_mode=p.delivery_mode,
+        message_id=p.message_id,
+        correlation_id=p.correlation_id,
+        timestamp=p.timestamp,
+        type=p.message_type,
+        app_id=p.app_id,
+    )
 
 
 def _where(address: Secret) -> str:
