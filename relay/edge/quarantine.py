@@ -87,7 +87,9 @@ class Quarantine:
         task.add_done_callback(self._tasks.discard)
 
     async def close(self) -> None:
-        """Cancel what is still being published (the app is going away)."""
+        """Let publishes in flight finish (each is bounded anyway), then stop."""
+        if self._tasks:
+            await asyncio.wait(list(self._tasks), timeout=PUBLISH_SECONDS)
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
