@@ -22,20 +22,35 @@ from collections.abc import AsyncIterator, Coroutine, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
+import structlog
+from aio_pika.exceptions import CONNECTION_EXCEPTIONS
+
 from consumers import server
 from consumers.amqp import dlq, failover
-from consumers.config import ConfigError, WorkerKind, WorkerSettings, config_path, load_settings
+from consumers.config import (
+    ConfigError,
+    WorkerKind,
+    WorkerSettings,
+    config_path,
+    env_var,
+    load_settings,
+    setting_error,
+)
 from consumers.handlers.delivery_reports import DeliveryReportHandler
 from consumers.handlers.inbound import InboundHandler
 from consumers.metrics import Metrics
 from consumers.processor import Handler
-from consumers.store import Store, open_store
+from consumers.store import Store, StoreError, StoreMissing, open_store
+from consumers.store import parse as store_address
 from consumers.worker import Worker
 from relay.config import LoggingSettings
+from relay.contract.broker import connect_error
 from relay.telemetry.logs import configure as configure_logging
 
 KINDS = [k.value for k in WorkerKind]
 DEFAULT_CONFIG = Path("config/relay.toml")
+STORE_VAR = env_var("store_url")
+log = structlog.get_logger("consumers")
 
 
 def parser() -> argparse.ArgumentParser:
@@ -67,15 +82,27 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
         sys.stderr.write(f"configuration error: {exc}\n")
         return 2
     configure_logging(LoggingSettings(level=settings.log_level, format=settings.log_format))
+    try:
+        return _run_loop(_command(args, settings))
+    except StoreMissing as exc:
+        sys.stderr.write(f"{exc}: a worker creates it when it starts (is {STORE_VAR} right?)\n")
+        return 1
+    except ConfigError as exc:  # found at start-up: the store or the listener
+        sys.stderr.write(f"configuration error: {exc}\n")
+        return 2
+
+
+def _command(args: argparse.Namespace, settings: WorkerSettings) -> Coroutine[Any, Any, int]:
+    command = args.command
     if command in KINDS:
-        return _run_loop(run_worker(settings))
+        return run_worker(settings)
     if command == "status":
-        return _run_loop(print_status(settings, args.batch_id, sys.stdout))
+        return print_status(settings, args.batch_id, sys.stdout)
     if command == "opt-outs":
-        return _run_loop(print_opt_outs(settings, args.to, sys.stdout))
+        return print_opt_outs(settings, args.to, sys.stdout)
     if command == "dlq":
-        return _run_loop(print_dlq(settings, args.limit, args.replay, sys.stdout))
-    return _run_loop(health(settings, sys.stdout))
+        return print_dlq(settings, args.limit, args.replay, sys.stdout)
+    return health(settings, sys.stdout)
 
 
 def _kind_of(command: str) -> str:
@@ -94,15 +121,30 @@ def handler_for(kind: WorkerKind) -> Handler:
     return DeliveryReportHandler() if kind is WorkerKind.DELIVERY_REPORTS else InboundHandler()
 
 
-def store_for(settings: WorkerSettings) -> Store:
-    return open_store(settings.store_url.reveal(), sqlite_synchronous=settings.sqlite_synchronous)
+def store_for(settings: WorkerSettings, *, create: bool = True) -> Store:
+    url = settings.store_url.reveal()
+    return open_store(url, sqlite_synchronous=settings.sqlite_synchronous, create=create)
+
+
+def store_location(settings: WorkerSettings) -> str:
+    """Where the store is, without credentials: for logs and messages."""
+    return store_address(settings.store_url.reveal()).location
 
 
 @contextlib.asynccontextmanager
-async def opened_store(settings: WorkerSettings) -> AsyncIterator[Store]:
-    """The configured store, open for the block and closed after it."""
-    store = store_for(settings)
-    await store.open()
+async def opened_store(settings: WorkerSettings, *, create: bool = True) -> AsyncIterator[Store]:
+    """The configured store, open for the block; `create=False` for commands that only read.
+
+    A store that cannot be opened is a `ConfigError` naming the setting; a missing one,
+    when not creating, is `StoreMissing`.
+    """
+    try:
+        store = store_for(settings, create=create)
+        await store.open()
+    except StoreMissing:
+        raise
+    except StoreError as exc:
+        raise setting_error("store_url", f"cannot open {store_location(settings)}: {exc}") from None
     try:
         yield store
     finally:
@@ -116,6 +158,7 @@ async def run_worker(settings: WorkerSettings) -> int:
         loop.add_signal_handler(sig, stop.set)
     metrics = Metrics(settings.queue)
     async with opened_store(settings) as store:
+        log.info("store.opened", store=store_location(settings))
         worker = Worker(settings, handler_for(settings.kind), store, metrics)
         app = server.create_app(lambda: worker.healthy, metrics)
         async with server.serving(app, settings.http_host, settings.http_port):
@@ -124,7 +167,7 @@ async def run_worker(settings: WorkerSettings) -> int:
 
 
 async def print_status(settings: WorkerSettings, batch_id: str, out: TextIO) -> int:
-    async with opened_store(settings) as store:
+    async with opened_store(settings, create=False) as store:
         rows = await store.recipient_statuses(batch_id)
         report = await store.batch_report(batch_id)
     _table(
@@ -146,7 +189,7 @@ async def print_status(settings: WorkerSettings, batch_id: str, out: TextIO) -> 
 
 
 async def print_opt_outs(settings: WorkerSettings, to: str | None, out: TextIO) -> int:
-    async with opened_store(settings) as store:
+    async with opened_store(settings, create=False) as store:
         rows = await store.opt_outs(to)
     _table(
         out,
@@ -157,9 +200,15 @@ async def print_opt_outs(settings: WorkerSettings, to: str | None, out: TextIO) 
 
 
 async def print_dlq(settings: WorkerSettings, limit: int, replay: bool, out: TextIO) -> int:
-    found = await dlq.inspect(settings, limit, replay)
-    rows = [(d.message_id, d.type, str(d.attempts), d.reason) for d in found]
-    _table(out, ("message_id", "type", "attempts", "reason"), rows)
+    """The dead letters with the Sinch ids an operator searches for (`id`, `batch_id`)."""
+    try:
+        found = await dlq.inspect(settings, limit, replay)
+    except CONNECTION_EXCEPTIONS as exc:
+        out.write(f"cannot read the DLQ: {connect_error(exc)}\n")
+        return 1
+    rows = [(d.type, d.sinch_id or "-", d.batch_id or "-", str(d.attempts), d.reason,
+             d.message_id) for d in found]  # fmt: skip
+    _table(out, ("type", "id", "batch_id", "attempts", "reason", "message_id"), rows)
     if replay:
         out.write(f"replayed {len(found)} message(s) to {settings.queue}\n")
     return 0
@@ -167,22 +216,31 @@ async def print_dlq(settings: WorkerSettings, limit: int, replay: bool, out: Tex
 
 async def health(settings: WorkerSettings, out: TextIO) -> int:
     """Exit 0 when the broker answers, the worker queue exists and the store opens."""
-    store = store_for(settings)
     try:
-        connection = await failover.connect(settings.addresses(), within=5)
-        async with connection:
-            channel = await connection.channel()
-            queue = await channel.declare_queue(settings.queue, passive=True)
-            await store.open()
-            await store.ping()
-    except Exception as exc:
-        out.write(f"unhealthy: {type(exc).__name__}: {exc}\n")
+        ready, consumers = await _queue_counts(settings)
+    except CONNECTION_EXCEPTIONS as exc:
+        out.write(f"unhealthy: broker: {connect_error(exc)}\n")
         return 1
-    finally:
-        await store.close()
-    out.write(f"ok: queue {settings.queue} has {queue.declaration_result.message_count} ready, "
-              f"{queue.declaration_result.consumer_count} consumer(s)\n")  # fmt: skip
+    try:
+        async with opened_store(settings, create=False) as store:
+            await store.ping()
+    except (StoreError, ConfigError) as exc:
+        out.write(f"unhealthy: store: {exc}\n")
+        return 1
+    except Exception as exc:
+        out.write(f"unhealthy: store: {type(exc).__name__}\n")
+        return 1
+    out.write(f"ok: queue {settings.queue} has {ready} ready, {consumers} consumer(s)\n")
     return 0
+
+
+async def _queue_counts(settings: WorkerSettings) -> tuple[int, int]:
+    """Messages ready in the worker queue and consumers on it (the queue must exist)."""
+    connection = await failover.connect(settings.addresses(), within=5)
+    async with connection:
+        channel = await connection.channel()
+        result = (await channel.declare_queue(settings.queue, passive=True)).declaration_result
+        return result.message_count or 0, result.consumer_count or 0
 
 
 def _table(out: TextIO, header: Sequence[str], rows: Sequence[Sequence[str]]) -> None:

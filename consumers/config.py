@@ -19,6 +19,8 @@ from typing import Annotated, Any, Literal
 
 from msgspec import Meta
 
+from consumers.store.address import StoreError
+from consumers.store.address import parse as store_address
 from relay.config import DEFAULT_AMQP_URL, ConfigError, Secret, TopologySettings
 from relay.config.loader import Section, given, load_section, not_a_setting, read_toml
 from relay.config.settings import relay_section
@@ -51,6 +53,10 @@ class WorkerSettings:
     # Several brokers (cluster nodes), tried in turn on (re)connect; overrides `amqp_url`.
     amqp_urls: tuple[Secret, ...] = ()
     connection_name: str = ""
+    # As the relay's amqp.reconnect_interval / max_reconnect_interval: the first start-up
+    # retry waits `reconnect_interval`, each next one twice as long, up to the maximum.
+    reconnect_interval: Annotated[float, Meta(ge=0.01)] = 1.0
+    max_reconnect_interval: Annotated[float, Meta(ge=0.01)] = 2.0
     queue: Annotated[str, Meta(min_length=1)] = ""
     queue_type: Literal["quorum", "classic"] = "quorum"
     binding_keys: Annotated[tuple[str, ...], Meta(min_length=1)] = ()
@@ -112,6 +118,11 @@ def env_var(field: str) -> str:
     return SECTION.var(field)
 
 
+def setting_error(field: str, detail: str) -> ConfigError:
+    """A problem with one setting, named as the loader names it: key and variable."""
+    return ConfigError(f"setting {SECTION.key(field)} ({SECTION.var(field)}): {detail}")
+
+
 def config_path(environ: Mapping[str, str], default: Path) -> Path | None:
     """The deployment's TOML file: `CONSUMER_CONFIG`, else the relay's (`relay serve`'s rule)."""
     path = environ.get("CONSUMER_CONFIG") or environ.get("RELAY_CONFIG")
@@ -128,9 +139,17 @@ def load_settings(
     raw = read_toml(path)
     table = _table_for(kind, raw.get(TABLE, {}))
     settings: WorkerSettings = load_section(SECTION, table, env, base=defaults_for(kind))
+    _check_store_url(settings.store_url)
     if any(given(SECTION, table, env, name) for name in BROKER):
         return settings
     return _with_relay_broker(settings, raw.get("amqp", {}), env)
+
+
+def _check_store_url(url: Secret) -> None:
+    try:
+        store_address(url.reveal())
+    except StoreError as exc:
+        raise setting_error("store_url", str(exc)) from None
 
 
 def _table_for(kind: WorkerKind, table: Any) -> Any:

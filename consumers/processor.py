@@ -26,7 +26,7 @@ from consumers import settle
 from consumers.amqp.envelope import Envelope, attempt_of, open_envelope
 from consumers.errors import Reject, Retry
 from consumers.metrics import Metrics
-from consumers.model import Effect, InboundMessage, Keyed
+from consumers.model import Effect, InboundMessage, Keyed, OptChange
 from consumers.policy import DeadLetter, RetryLater, RetryPolicy
 from consumers.settle import Ack, Applied, Decision, Failed, Outcome, Requeue
 from consumers.store import Store
@@ -121,6 +121,7 @@ class Processor(Generic[M]):
         effects = [p for p in planned if isinstance(p, tuple)]
         results = iter(await self._apply([Keyed(env.dedup_key, eff) for env, eff in effects]))
         outcomes: list[Outcome] = []
+        applied: list[Planned] = []
         for item in planned:
             if not isinstance(item, tuple):
                 outcomes.append(item)
@@ -132,7 +133,8 @@ class Processor(Generic[M]):
             outcomes.append(Applied(new=result))
             self._metrics.count("applied" if result else "duplicate")
             if result:
-                self._log_effect(*item)
+                applied.append(item)
+        await self._log_opt_changes(applied)
         return outcomes
 
     async def _apply(self, items: list[Keyed]) -> list[bool | BaseException]:
@@ -168,10 +170,30 @@ class Processor(Generic[M]):
             self._metrics.count("dead_lettered")
         return True
 
-    def _log_effect(self, envelope: Envelope, effect: Effect) -> None:
-        if isinstance(effect, InboundMessage) and effect.opt is not None:
-            self._log.info(
-                "inbound.opt_change", opted_out=effect.opt.opted_out,
-                sender=mask_phone(effect.sender), to=mask_phone(effect.to),
-                request_id=envelope.request_id,
-            )  # fmt: skip
+    async def _log_opt_changes(self, applied: Sequence[Planned]) -> None:
+        for envelope, effect in applied:
+            if isinstance(effect, InboundMessage) and effect.opt is not None:
+                await self._log_opt_change(envelope, effect, effect.opt)
+
+    async def _log_opt_change(
+        self, envelope: Envelope, message: InboundMessage, proposed: OptChange
+    ) -> None:
+        """Log the change the opt-out list holds, not the one proposed: a late STOP can lose.
+
+        The store keeps the newest `received_at` per pair, so a STOP older than a START
+        already stored changes nothing: that is `inbound.opt_change_superseded`.
+        """
+        log = self._log.bind(
+            sender=mask_phone(message.sender), to=mask_phone(message.to),
+            keyword=proposed.keyword, request_id=envelope.request_id,
+        )  # fmt: skip
+        try:
+            held = await self._store.opt_state(message.sender, message.to)
+        except Exception as exc:
+            log.warning("inbound.opt_change_unconfirmed", error=type(exc).__name__)
+            return
+        if held is not None and held.message_id == message.id:
+            log.info("inbound.opt_change", opted_out=held.opted_out)
+        else:
+            opted_out = held.opted_out if held is not None else None
+            log.info("inbound.opt_change_superseded", opted_out=opted_out)

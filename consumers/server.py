@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import errno
+import os
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST
 
+from consumers.config import setting_error
 from consumers.metrics import Metrics
 
 
@@ -34,7 +37,17 @@ async def serving(app: web.Application, host: str, port: int) -> AsyncIterator[N
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     try:
-        await web.TCPSite(runner, host, port).start()
+        await _listen(runner, host, port)
         yield
     finally:
         await runner.cleanup()
+
+
+async def _listen(runner: web.AppRunner, host: str, port: int) -> None:
+    """Bind, or a `ConfigError` naming the setting to change (port busy, host not here)."""
+    try:
+        await web.TCPSite(runner, host, port).start()
+    except OSError as exc:
+        field = "http_port" if exc.errno == errno.EADDRINUSE else "http_host"
+        reason = os.strerror(exc.errno) if exc.errno else type(exc).__name__
+        raise setting_error(field, f"cannot listen on {host}:{port}: {reason}") from None

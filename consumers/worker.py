@@ -13,6 +13,7 @@ import time
 
 import structlog
 from aio_pika.abc import AbstractIncomingMessage, AbstractRobustConnection
+from aio_pika.exceptions import CONNECTION_EXCEPTIONS
 
 from consumers.amqp import failover, topology
 from consumers.amqp.transport import AmqpTransport
@@ -22,6 +23,10 @@ from consumers.metrics import Metrics
 from consumers.policy import RetryPolicy
 from consumers.processor import Handler, Processor
 from consumers.store import Store
+from relay.contract.broker import connect_error
+
+# Bounds one attempt to a broker that takes the TCP connection but never answers.
+CONNECT_TIMEOUT = 10.0
 
 
 class Worker:
@@ -49,20 +54,40 @@ class Worker:
         return self.consuming and conn is not None and not conn.is_closed
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Consume until `stop` is set, then drain for at most `shutdown_timeout` seconds."""
+        """Consume until `stop` is set, then drain for at most `shutdown_timeout` seconds.
+
+        Until the broker first answers, retry with a doubling delay, one warning per attempt
+        (not healthy meanwhile); after that the robust connection reconnects by itself.
+        """
         started = time.monotonic()
-        s = self.settings
-        self._connection = await failover.connect_robust(
-            s.addresses(), client_properties={"connection_name": s.connection_name}
-        )
+        self._connection = await self._connect(stop)
         try:
-            await self._consume_until(stop)
+            if self._connection is not None:
+                await self._consume_until(stop)
         finally:
-            await self._connection.close()
+            if self._connection is not None:
+                await self._connection.close()
             self._log.info(
                 "worker.stopped", seconds=round(time.monotonic() - started, 1),
                 **self._metrics.totals(),
             )  # fmt: skip
+
+    async def _connect(self, stop: asyncio.Event) -> AbstractRobustConnection | None:
+        """The first connection, or None when `stop` came before any broker answered."""
+        s = self.settings
+        delay = s.reconnect_interval
+        while not stop.is_set():
+            try:
+                return await failover.connect_robust(
+                    s.addresses(), CONNECT_TIMEOUT, reconnect_interval=s.reconnect_interval,
+                    client_properties={"connection_name": s.connection_name},
+                )  # fmt: skip
+            except CONNECTION_EXCEPTIONS as exc:
+                self._log.warning("amqp.connect_failed", error=connect_error(exc), retry_in=delay)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), delay)
+            delay = min(delay * 2, s.max_reconnect_interval)
+        return None
 
     async def _consume_until(self, stop: asyncio.Event) -> None:
         assert self._connection is not None

@@ -14,29 +14,51 @@ from typing import Any
 import asyncpg
 
 from consumers.model import Keyed
-from consumers.store import sql
+from consumers.store import address, sql
+from consumers.store.address import StoreError, StoreMissing
 from consumers.store.reads import SqlReads
 
+HAS_SCHEMA = "SELECT to_regclass('processed') IS NOT NULL"
+CONNECT_TIMEOUT = 10.0
 MARK_NEW = """INSERT INTO processed (consumer, dedup_key, processed_at_us)
     SELECT $1, k, $3 FROM unnest($2::text[]) AS k ON CONFLICT DO NOTHING RETURNING dedup_key"""
 
 
 class PostgresStore(SqlReads):
-    def __init__(self, url: str, pool_size: int = 4, schema: str | None = None) -> None:
+    def __init__(
+        self, url: str, pool_size: int = 4, schema: str | None = None, *, create: bool = True
+    ) -> None:
         self._url = url
         self._pool_size = pool_size
         self._settings = {"search_path": schema} if schema else {}
+        self._create = create  # False: use existing tables only (read-only commands)
         self._pool: asyncpg.Pool | None = None
 
     async def open(self) -> None:
-        self._pool = await asyncpg.create_pool(
-            self._url, min_size=1, max_size=self._pool_size, server_settings=self._settings
-        )
+        """Connect and create the schema (unless `create=False`); `StoreError` says why not."""
+        try:
+            self._pool = await asyncpg.create_pool(
+                self._url, min_size=1, max_size=self._pool_size,
+                server_settings=self._settings, timeout=CONNECT_TIMEOUT,
+            )  # fmt: skip
+            await (self._create_schema() if self._create else self._check_schema())
+        except StoreError:
+            await self.close()
+            raise
+        except Exception as exc:
+            await self.close()
+            raise StoreError(_reason(exc)) from None
+
+    async def _create_schema(self) -> None:
         # One schema creator at a time: concurrent CREATE IF NOT EXISTS can collide.
-        async with self._pool.acquire() as conn, conn.transaction():
+        async with self._acquire() as conn, conn.transaction():
             await conn.execute("SELECT pg_advisory_xact_lock(7261)")
             for statement in sql.SCHEMA:
                 await conn.execute(statement)
+
+    async def _check_schema(self) -> None:
+        if not (await self._fetch(HAS_SCHEMA, ()))[0][0]:
+            raise StoreMissing(f"no store at {address.parse(self._url).location} (no tables)")
 
     async def close(self) -> None:
         if self._pool is not None:
@@ -63,6 +85,17 @@ class PostgresStore(SqlReads):
     async def _fetch(self, query: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
         async with self._acquire() as conn:
             return [tuple(r) for r in await conn.fetch(sql.numbered(query), *params)]
+
+
+def _reason(exc: Exception) -> str:
+    """The server's or the socket's words; a class name for anything that might quote the URL."""
+    if isinstance(exc, asyncpg.PostgresError):
+        return f"PostgreSQL: {exc}"
+    if isinstance(exc, TimeoutError):
+        return f"no answer from PostgreSQL within {CONNECT_TIMEOUT:g}s"
+    if isinstance(exc, OSError) and exc.strerror:
+        return f"PostgreSQL unreachable: {exc.strerror}"
+    return type(exc).__name__
 
 
 def _claim(fresh: set[str], key: str) -> bool:

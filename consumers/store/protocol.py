@@ -17,6 +17,15 @@ class OptOut:
     changed_at: str
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class OptState:
+    """The opt-out list's entry for one (sender, our number): the change it holds."""
+
+    opted_out: bool
+    keyword: str
+    message_id: str
+
+
 class Store(Protocol):
     """Applies effects in one transaction with the dedup keys that guard them."""
 
@@ -43,3 +52,7 @@ class Store(Protocol):
     async def opt_outs(self, our_number: str | None = None) -> list[OptOut]: ...
 
     async def is_opted_out(self, sender: str, our_number: str) -> bool: ...
+
+    async def opt_state(self, sender: str, our_number: str) -> OptState | None:
+        """The change the list holds for the pair (the newest `received_at` wins), if any."""
+        ...

@@ -6,7 +6,7 @@ from typing import Any
 
 from consumers.model import BatchReport, InboundMessage, RecipientReport
 from consumers.store import sql
-from consumers.store.protocol import OptOut
+from consumers.store.protocol import OptOut, OptState
 
 
 class SqlReads:
@@ -32,3 +32,7 @@ class SqlReads:
     async def is_opted_out(self, sender: str, our_number: str) -> bool:
         rows = await self._fetch(sql.SELECT_OPTED_OUT, (sender, our_number))
         return bool(rows and rows[0][0])
+
+    async def opt_state(self, sender: str, our_number: str) -> OptState | None:
+        rows = await self._fetch(sql.SELECT_OPT_STATE, (sender, our_number))
+        return OptState(bool(rows[0][0]), rows[0][1], rows[0][2]) if rows else None

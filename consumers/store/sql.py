@@ -77,6 +77,8 @@ SELECT_INBOUND = """SELECT id, type, sender, recipient, body, udh, received_at, 
 SELECT_OPT_OUTS = """SELECT sender, our_number, keyword, changed_at FROM opt_out
     WHERE opted_out = 1 AND (? = '' OR our_number = ?) ORDER BY our_number, sender"""
 SELECT_OPTED_OUT = "SELECT opted_out FROM opt_out WHERE sender = ? AND our_number = ?"
+SELECT_OPT_STATE = """SELECT opted_out, keyword, message_id FROM opt_out
+    WHERE sender = ? AND our_number = ?"""
 
 
 def numbered(sql: str) -> str:

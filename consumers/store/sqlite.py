@@ -12,25 +12,35 @@ import sqlite3
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any, TypeVar
+from urllib.parse import quote
 
 from consumers.model import Keyed
 from consumers.store import sql
+from consumers.store.address import StoreError, StoreMissing
 from consumers.store.reads import SqlReads
 
 T = TypeVar("T")
+HAS_SCHEMA = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'processed'"
 
 
 class SqliteStore(SqlReads):
-    def __init__(self, path: str, synchronous: str = "FULL") -> None:
+    def __init__(self, path: str, synchronous: str = "FULL", *, create: bool = True) -> None:
         self._path = path
         self._synchronous = synchronous
+        self._create = create  # False: open an existing store only (read-only commands)
         self._executor: ThreadPoolExecutor | None = None
         self._db: sqlite3.Connection | None = None
 
     async def open(self) -> None:
+        """Open (creating file and schema unless `create=False`); `StoreError` says why not."""
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="sqlite-store")
-        await self._run(self._connect)
+        try:
+            await self._run(self._connect)
+        except BaseException:
+            await self.close()
+            raise
 
     async def close(self) -> None:
         if self._executor is None:
@@ -59,13 +69,37 @@ class SqliteStore(SqlReads):
         return self._db
 
     def _connect(self) -> None:
-        db = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
-        db.execute("PRAGMA busy_timeout = 10000")
+        path = Path(self._path).absolute()
+        if not self._create and not path.is_file():
+            raise StoreMissing(f"no store at {path}")
+        if not path.parent.is_dir():
+            raise StoreError(f"no directory {path.parent} for the SQLite file")
+        try:
+            self._db = self._connected()
+        except sqlite3.Error as exc:
+            raise StoreError(f"SQLite cannot open {path}: {exc}") from None
+
+    def _connected(self) -> sqlite3.Connection:
+        # mode=rw: a read-only command must not create the file it was pointed at.
+        target = self._path if self._create else f"file:{quote(self._path)}?mode=rw"
+        db = sqlite3.connect(target, uri=not self._create, isolation_level=None,
+                             check_same_thread=False)  # fmt: skip
+        try:
+            db.execute("PRAGMA busy_timeout = 10000")
+            if self._create:
+                self._create_schema(db)
+            elif db.execute(HAS_SCHEMA).fetchone() is None:
+                raise StoreMissing(f"no store at {Path(self._path).absolute()} (no tables)")
+        except BaseException:
+            db.close()
+            raise
+        return db
+
+    def _create_schema(self, db: sqlite3.Connection) -> None:
         db.execute("PRAGMA journal_mode = WAL")
         db.execute(f"PRAGMA synchronous = {self._synchronous}")
         for statement in sql.SCHEMA:
             db.execute(statement)
-        self._db = db
 
     def _disconnect(self) -> None:
         if self._db is not None:

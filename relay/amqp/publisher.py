@@ -22,6 +22,7 @@ from relay.amqp.pipeline import Pipeline, choose, open_pipeline
 from relay.callback.envelope import Outgoing
 from relay.config import AmqpSettings, TopologySettings
 from relay.contract import topology
+from relay.contract.broker import connect_error
 from relay.errors import (
     BrokerBlocked,
     ConfirmTimeout,
@@ -255,7 +256,6 @@ class AmqpPublisher:
 
 
 def _describe(exc: BaseException) -> str:
-    # Never str(exc) of a connection error blindly: some embed the URL with credentials.
     if isinstance(exc, topology.TopologyMissing):
         return str(exc)
-    return exc.__class__.__name__
+    return connect_error(exc)

@@ -95,6 +95,9 @@ DESCRIPTIONS: Mapping[str, str] = {
     "consumers.amqp_url": "Worker's broker URL (secret). Unset with `amqp_urls`: the relay's.",
     "consumers.amqp_urls": "Several broker URLs, tried in turn; overrides `amqp_url`.",
     "consumers.connection_name": "Connection name shown in the management UI.",
+    "consumers.reconnect_interval": "Seconds before retrying the broker; at start-up it doubles "
+    "on each failure.",
+    "consumers.max_reconnect_interval": "Upper bound of the start-up retry delay, in seconds.",
     "consumers.queue": "The worker's own queue (`sinch.consumers.<kind>`).",
     "consumers.queue_type": "Queue type of the worker queue and its DLQ.",
     "consumers.binding_keys": "Routing keys bound (topic patterns allowed); default: every "

@@ -9,6 +9,7 @@ from pathlib import Path
 import orjson
 import pytest
 
+from consumers.amqp import dlq
 from consumers.cli import main, print_opt_outs, print_status
 from consumers.config import WorkerKind, defaults_for
 from consumers.handlers.delivery_reports import recipient_report
@@ -16,6 +17,7 @@ from consumers.handlers.inbound import inbound_message
 from consumers.model import Keyed
 from consumers.store.sqlite import SqliteStore
 from relay.config import Secret
+from tests.consumers.fakes import TYPE, FakeMessage
 from tests.payloads import BODIES
 
 
@@ -48,3 +50,20 @@ def test_main_rejects_unknown_commands_and_bad_settings(capsys: pytest.CaptureFi
         main(["frobnicate"], {})
     assert main(["inbound"], {"CONSUMER_PREFETCH": "0"}) == 2
     assert "CONSUMER_PREFETCH" in capsys.readouterr().err
+
+
+def test_a_dead_letter_is_described_by_its_sinch_ids() -> None:
+    """The DLQ listing reads `id` / `batch_id` from the body; poison bodies give blanks."""
+    inbound = FakeMessage(1, BODIES["mo_text"], type=None, message_id="relay-1")
+    report = FakeMessage(2, BODIES["delivery_report_sms"], headers={"x-attempt": 3})
+    poison = FakeMessage(3, b"\x00not json", headers={"x-dead-letter-reason": "undecodable"})
+    mo, dr = orjson.loads(BODIES["mo_text"]), orjson.loads(BODIES["delivery_report_sms"])
+    described = [dlq.describe(m) for m in (inbound, report, poison)]
+    assert [(d.type, d.sinch_id, d.batch_id) for d in described] == [
+        ("mo_text", mo["id"], ""),
+        (TYPE, "", dr["batch_id"]),
+        (TYPE, "", ""),
+    ]
+    assert [(d.message_id, d.attempts, d.reason) for d in described[::2]] == [
+        ("relay-1", 1, "broker: unknown"), ("", 1, "undecodable"),
+    ]  # fmt: skip

@@ -1,16 +1,21 @@
-"""One batch through the processor with fake messages, store and transport (no broker)."""
+"""One batch through the processor with fake messages and transport (no broker)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
 
+import orjson
+from structlog.testing import capture_logs
+
 from consumers.amqp.envelope import Envelope
 from consumers.errors import Reject, Retry
+from consumers.handlers.inbound import InboundHandler
 from consumers.metrics import Metrics
 from consumers.model import Effect, Keyed
 from consumers.policy import DeadLetter, RetryLater, RetryPolicy
 from consumers.processor import Processor
+from consumers.store.sqlite import SqliteStore
 from tests.consumers.fakes import FakeMessage, body_of
 
 POLICY = RetryPolicy(delays=(1.0, 5.0), max_attempts=3)
@@ -122,3 +127,26 @@ async def test_a_store_failure_splits_the_batch_and_retries_only_the_failing_mes
     assert store.transactions == 4
     assert transport.rerouted == [(2, RetryLater(1.0, 2))]
     assert transport.acked == [1, 2, 3]
+
+
+def mo_text(message_id: str, text: str, received_at: str) -> bytes:
+    return orjson.dumps({"type": "mo_text", "id": message_id, "from": "46701234567",
+                         "to": "12345", "body": text, "received_at": received_at})  # fmt: skip
+
+
+async def test_a_late_stop_that_loses_to_a_newer_start_is_not_logged_as_opted_out(
+    sqlite_store: SqliteStore,
+) -> None:
+    """The opt-change line says what the opt-out list kept, not what the handler proposed."""
+    metrics = Metrics("q")
+    step = Processor("q", InboundHandler(), sqlite_store, POLICY, metrics, FakeTransport())
+    with capture_logs() as logs:
+        await step.process([FakeMessage(1, mo_text("m2", "START", "2025-01-13T09:05:00Z"))])
+        await step.process([FakeMessage(2, mo_text("m1", "STOP", "2025-01-13T09:00:00Z"))])
+    changes = [e for e in logs if e["event"].startswith("inbound.opt_change")]
+    assert [(e["event"], e["keyword"], e["opted_out"]) for e in changes] == [
+        ("inbound.opt_change", "START", False),
+        ("inbound.opt_change_superseded", "STOP", False),
+    ]
+    assert metrics.total("applied") == 2
+    assert not await sqlite_store.is_opted_out("46701234567", "12345")

@@ -8,6 +8,7 @@ from consumers.handlers.delivery_reports import batch_report, recipient_report
 from consumers.handlers.inbound import inbound_message
 from consumers.model import Keyed
 from consumers.store import Store
+from consumers.store.protocol import OptState
 from tests.payloads import BODIES
 
 T1, T2, T3 = "2025-01-13T09:00:00Z", "2025-01-13T09:00:01Z", "2025-01-13T09:00:02Z"
@@ -132,3 +133,11 @@ async def test_failed_batch_applies_nothing(store: Store) -> None:
         raise AssertionError("a broken effect must fail the batch")
     assert await store.recipient_statuses("B1") == []
     assert await store.apply("q", [status("good", "Delivered", T1)]) == [True]
+
+
+async def test_opt_state_is_the_change_the_list_kept(store: Store) -> None:
+    """After a START and a late STOP, the list holds the START (its keyword and message id)."""
+    await store.apply("q", [mo("3", "m3", "start", T3), mo("1", "m1", "stop", T1)])
+    state = await store.opt_state("46701234567", "12345")
+    assert state == OptState(opted_out=False, keyword="START", message_id="m3")
+    assert await store.opt_state("46701234567", "99999") is None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import collections
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,7 +13,7 @@ import pytest
 from consumers import server
 from consumers.amqp import dlq
 from consumers.amqp.envelope import Envelope
-from consumers.cli import health
+from consumers.cli import health, print_dlq
 from consumers.config import WorkerKind, WorkerSettings
 from consumers.errors import Retry
 from consumers.handlers.delivery_reports import DeliveryReportHandler
@@ -172,6 +173,26 @@ async def _stored(store: SqliteStore) -> int:
     return sum([len(await store.recipient_statuses(f"B{batch}")) for batch in range(30)])
 
 
+async def test_dlq_listing_shows_the_sinch_batch_id(
+    make_settings: SettingsFactory, sqlite_store: SqliteStore
+) -> None:
+    """`dlq` shows the `batch_id` an operator searches for, beside the relay's message id."""
+    import io
+
+    settings = make_settings()
+    body = b'{"type":"recipient_delivery_report_sms","batch_id":"01JHFFHQ0P","status":"Delivered"}'
+    message = sinch_message(body, TYPE)
+    async with running(settings, sqlite_store):
+        await publish(settings, [message])
+        await dead_letters(settings, 1)
+    out = io.StringIO()
+    assert await print_dlq(settings, 5, False, out) == 0
+    header, row = out.getvalue().splitlines()
+    assert header.split() == ["type", "id", "batch_id", "attempts", "reason", "message_id"]
+    assert row.split()[:4] == [TYPE, "-", "01JHFFHQ0P", "1"]
+    assert row.endswith(str(message.message_id))
+
+
 async def test_dlq_replay_sends_messages_back(
     make_settings: SettingsFactory, sqlite_store: SqliteStore
 ) -> None:
@@ -228,14 +249,21 @@ async def test_http_health_and_metrics(make_settings: SettingsFactory, aiohttp_c
     assert 'consumer_messages_total{outcome="applied",queue="q"} 3.0' in text
 
 
-async def test_health_command_exit_codes(make_settings: SettingsFactory) -> None:
-    """health: 0 with the queue and store present, 1 when the queue is missing."""
+async def test_health_command_exit_codes(make_settings: SettingsFactory, tmp_path: Path) -> None:
+    """health: 1 naming the missing queue, then the missing store (never created); then 0."""
     import io
 
     settings = make_settings(kind=WorkerKind.INBOUND)
     out = io.StringIO()
     assert await health(settings, out) == 1
+    assert f"unhealthy: broker: NOT_FOUND - no queue '{settings.queue}'" in out.getvalue()
     await declare(settings)
+    assert await health(settings, out) == 1
+    assert f"unhealthy: store: no store at {tmp_path / 'store.sqlite3'}" in out.getvalue()
+    assert not (tmp_path / "store.sqlite3").exists()
+    store = SqliteStore(str(tmp_path / "store.sqlite3"))
+    await store.open()
+    await store.close()
     assert await health(settings, out) == 0, out.getvalue()
 
 
