@@ -21,6 +21,7 @@ from pamqp.common import FieldTable
 
 from relay.config import AmqpSettings, QuarantineSettings, TopologySettings
 from relay.contract import topology
+from relay.contract.broker import connect_error
 from relay.contract.message import APP_ID, PERSISTENT
 
 log = structlog.get_logger("relay.quarantine")
@@ -78,8 +79,8 @@ class QuarantineSink:
             attempt += 1
             try:
                 lost = await self._connect(address.reveal())
-            except Exception as exc:  # never the exception text: it may hold the URL
-                log.warning("quarantine.connect_failed", error=exc.__class__.__name__)
+            except Exception as exc:  # connect_error: the broker's words, never the URL
+                log.warning("quarantine.connect_failed", error=connect_error(exc))
                 await asyncio.sleep(self._amqp.max_reconnect_interval)
                 continue
             await lost.wait()

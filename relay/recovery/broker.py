@@ -23,7 +23,7 @@ from pamqp.commands import Basic
 
 from relay.callback.envelope import Outgoing
 from relay.config import AmqpSettings, Secret
-from relay.contract.broker import broker
+from relay.contract.broker import broker, connect_error
 
 CONFIRM_TIMEOUT = 10.0  # seconds; an operator's command, not the hot path
 GET_TIMEOUT = 5.0
@@ -69,8 +69,8 @@ async def connect(amqp: AmqpSettings, purpose: str) -> AbstractConnection:
                 timeout=amqp.connect_timeout,
                 client_properties={"connection_name": f"{amqp.connection_name}-{purpose}"},
             )
-        except Exception as exc:  # never keep the exception text: it may hold the URL
-            tried.append(f"{_where(address)} ({exc.__class__.__name__})")
+        except Exception as exc:  # connect_error: the broker's words, never the URL
+            tried.append(f"{_where(address)} ({connect_error(exc)})")
     raise BrokerUnreachable("cannot reach the broker: " + (", ".join(tried) or "no address"))
 
 
