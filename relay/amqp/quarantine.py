@@ -93,8 +93,12 @@ class QuarantineSink:
             timeout=self._amqp.connect_timeout,
             client_properties={"connection_name": f"{self._amqp.connection_name}-quarantine"},
         )
+        try:
+            channel = await self._queue_channel(connection)
+        except BaseException:
+            await connection.close()
+            raise
         self._connection = connection
-        channel = await self._queue_channel(connection)
         lost = asyncio.Event()
         connection.close_callbacks.add(lambda *_: lost.set())
         channel.close_callbacks.add(lambda *_: lost.set())

@@ -138,3 +138,18 @@ async def test_a_source_allowed_later_passes_and_an_open_route_never_does(
     allowed = await held.redrive(held.with_security(allow_cidrs=("127.0.0.0/8",)))
     assert open_now.counts == {"still refused (route_open_now)": 1}
     assert allowed.counts == {quarantine.PUBLISHED: 1}
+
+
+async def test_one_callback_held_twice_is_published_once(held: Held, edge: EdgeFactory) -> None:
+    """The same genuine body signed twice (a captured request replayed): one publish, the
+    other copy removed as its duplicate."""
+    client = await edge(held.with_security(**HMAC, hmac_secrets=(Secret("typo"),)))
+    path, body = _callbacks()[4]
+    for _ in range(2):
+        response = await client.post(path, data=body, headers=signed("right", body, nonce()))
+        assert response.status == 401
+    await held.held_until(2)
+    run = await held.redrive(held.with_security(**HMAC, hmac_secrets=(Secret("right"),)))
+    assert run.counts == {quarantine.PUBLISHED: 1, quarantine.DUPLICATE: 1}
+    assert [m.body for m in await held.delivered()] == [body]
+    assert await held.depth() == 0
