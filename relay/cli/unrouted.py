@@ -67,6 +67,8 @@ async def _redrive(args: argparse.Namespace, settings: Settings) -> int:
         except PublishFailed as exc:
             failed = exc
         progress.close()
+    if plan.would:
+        print(listing.table(("request id", "type", "exchange"), plan.would))
     if failed is not None:
         print(f"{COMMAND} redrive: stopped, the rest stays: {failed}", file=sys.stderr)
     print(console.summary(f"{COMMAND} redrive", counts, args.dry_run))

@@ -54,14 +54,22 @@ def type_of(body: bytes) -> str:
 async def rows(
     channel: AbstractChannel, queue: str, limit: int, reason: str | None
 ) -> list[list[str]]:
-    """Up to `limit` held callbacks (of `reason`, if given); all are left in the queue."""
+    """Up to `limit` held callbacks (of `reason`, if given); all are left in the queue.
+
+    With `reason`, the whole queue may be read to find them (it is bounded), so a
+    progress bar shows the scan on a TTY.
+    """
     now, found = datetime.datetime.now(datetime.UTC), []
-    async for message in peek(channel, queue, await waiting(channel, queue)):
+    total = await waiting(channel, queue)
+    progress = Progress(total if reason else None, "scan")
+    async for message in peek(channel, queue, total):
+        progress.advance()
         held = held_from(message)
         if reason is None or held.reason == reason:
             found.append(rows_of(held, message.timestamp, now))
         if len(found) >= limit:
             break
+    progress.close()
     return found
 
 

@@ -54,6 +54,7 @@ class Redrive:
     types: frozenset[str] | None = None
     limit: int = 10_000
     dry_run: bool = False
+    would: list[list[str]] = dataclasses.field(default_factory=list)  # dry run: what
 
 
 async def rows(channel: AbstractChannel, queue: str, limit: int) -> list[list[str]]:
@@ -112,6 +113,8 @@ async def _one(
     if type_ in unbound:
         return STILL_UNBOUND
     if run.dry_run:
+        request_id = listing.text(held.headers or {}, names_of.REQUEST_ID)
+        run.would.append([request_id, type_, exchange])
         return WOULD
     copy = republished(held, type_, "unrouted")
     await publish_confirmed(channel, exchange, type_, copy)

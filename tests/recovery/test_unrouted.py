@@ -125,10 +125,12 @@ async def test_a_dry_run_publishes_nothing_and_type_filters(
 ) -> None:
     """--dry-run counts the routable; --type leaves other types alone; nothing moves."""
     await _fill(amqp_url, names)
-    dry = await _redrive(amqp_url, unrouted.Redrive(names, frozenset({"mo_text"}), dry_run=True))
+    run = unrouted.Redrive(names, frozenset({"mo_text"}), dry_run=True)
+    dry = await _redrive(amqp_url, run)
     async with await aio_pika.connect(amqp_url) as connection:
         left = await _depth(await connection.channel(), names.unrouted)
     assert dry == {unrouted.WOULD: 1, unrouted.OTHER_TYPE: 1, unrouted.NOT_ROUTABLE: 1}
+    assert run.would == [["req-mo_text", "mo_text", names.inbound]]
     assert left == 3
 
 
