@@ -75,13 +75,13 @@ class Quarantine:
         self._busy += 1
         try:
             body = await self._body(request, max_body or self._max_body)
-        except Exception:  # slow, gone, or over the budget: not kept, still refused
+            headers = None if body is None else self._headers(request, reason)
+        except Exception:  # slow, gone, over the budget, odd: not kept, still refused
             self._dropped.labels("unreadable").inc()
-            body = None
-        if body is None:
+            body = headers = None
+        if body is None or headers is None:
             self._busy -= 1
             return
-        headers = self._headers(request, reason)
         task = asyncio.create_task(self._publish(self.sink, body, headers, route, reason))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)

@@ -6,6 +6,7 @@ import asyncio
 import dataclasses
 from typing import Any
 
+import aiohttp
 from aiohttp.test_utils import TestClient
 from pamqp.common import FieldTable
 
@@ -101,3 +102,23 @@ async def test_quarantine_off_keeps_nothing(aiohttp_client: Any) -> None:
     await _settle()
     assert response.status == 401
     assert sink.held == []
+
+
+async def test_a_refused_body_that_stalls_is_still_401_and_not_kept(aiohttp_server: Any) -> None:
+    """Refused before its body (Basic), whose body never completes: the quarantine's read
+    gives up within its bound and the answer stays 401, counted as unreadable."""
+    sink = Sink()
+    basic = SecuritySettings(basic_routes=CALLBACK_PATHS, basic_credentials=(Secret("a:b"),))
+    app = create_app(Settings(security=basic), FakePublisher(), quarantine=sink)
+    server = await aiohttp_server(app)
+    reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+    head = b"POST /sms/incoming HTTP/1.1\r\nHost: x\r\nContent-Length: 4096\r\n\r\n"
+    writer.write(head + b'{"type":')
+    await writer.drain()
+    status_line = await asyncio.wait_for(reader.readline(), 30)
+    writer.close()
+    async with aiohttp.ClientSession() as session:
+        metrics = await (await session.get(server.make_url("/metrics"))).text()
+    assert status_line.split()[1] == b"401"
+    assert sink.held == []
+    assert 'relay_quarantine_dropped_total{reason="unreadable"} 1.0' in metrics
