@@ -5,6 +5,8 @@ relay simulate --url URL [--rate R] [--count N] [--secret-env NAME] [--concurren
 relay asyncapi                 print the AsyncAPI document of the AMQP side
 relay topology declare|check   create or verify the exchanges and the unrouted queue
 relay config --reference       print the settings reference table (Markdown)
+relay unrouted list|redrive    look into the unrouted queue, republish what is now routable
+relay quarantine list|redrive  look into refused callbacks, re-check and republish them
 
 A command registered with `needs_settings=False` runs without reading the settings, so an
 unrelated bad variable cannot stop it.
@@ -56,8 +58,8 @@ def command(
 
 def add_commands(sub: Subparsers) -> None:
     """Register every subcommand on the `relay` parser."""
+    from relay.cli import quarantine, serve, simulate, unrouted
     from relay.cli import reference as config_reference
-    from relay.cli import serve, simulate
     from relay.cli import topology as topology_cli
 
     srv = command(sub, "serve", "serve Sinch callbacks and publish them to RabbitMQ", serve.run)
@@ -73,6 +75,16 @@ def add_commands(sub: Subparsers) -> None:
     topology_cli.add_arguments(_with_config(topo))
     ref = command(sub, "config", "print the configuration reference", config_reference.run, False)
     config_reference.add_arguments(ref)
+    unr = command(sub, "unrouted", "list or redrive the unrouted queue", unrouted.run, prints=True)
+    unrouted.add_arguments(unr)
+    qua = command(
+        sub,
+        "quarantine",
+        "list, or re-check and redrive, refused callbacks",
+        quarantine.run,
+        prints=True,
+    )
+    quarantine.add_arguments(qua)
 
 
 def sections() -> tuple[Section, ...]:

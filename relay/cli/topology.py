@@ -13,23 +13,31 @@ import asyncio
 import sys
 from typing import TextIO
 
-import aio_pika
-from aio_pika.abc import AbstractChannel, AbstractConnection
+from aio_pika.abc import AbstractChannel
 
-from relay.config import AmqpSettings, Settings, TopologySettings
+from relay.config import QuarantineSettings, Settings, TopologySettings
 from relay.contract import topology
 from relay.contract.routing import ROUTES, exchange_for
 from relay.contract.topology import TopologyMissing
+from relay.recovery import broker
 
 EXIT_MISSING = 1
 EXIT_UNREACHABLE = 2
 
 
-async def declare(channel: AbstractChannel, names: TopologySettings, example: str | None) -> str:
+async def declare(
+    channel: AbstractChannel,
+    names: TopologySettings,
+    example: str | None,
+    quarantine: QuarantineSettings | None = None,
+) -> str:
     """Declare the topology (and the example queue); a one-line report."""
-    await topology.declare(channel, names)
+    await topology.declare(channel, names, quarantine)
+    declared = f"{names.delivery_reports}, {names.inbound}, {names.unrouted}"
+    if quarantine is not None and quarantine.enabled:
+        declared += f", {quarantine.queue}"
     if example is None:
-        return f"declared {names.delivery_reports}, {names.inbound}, {names.unrouted}"
+        return f"declared {declared}"
     await bind_example(channel, names, example)
     return f"declared the topology and queue {example} bound to {len(ROUTES)} types"
 
@@ -46,38 +54,23 @@ async def bind_example(channel: AbstractChannel, names: TopologySettings, queue:
 async def command(settings: Settings, action: str, example: str | None, out: TextIO) -> int:
     """Run one action against the first reachable broker; return the exit code."""
     try:
-        connection = await _connect(settings.amqp)
-    except Exception as exc:  # never print the exception: it may hold the URL
-        print(
-            f"relay topology: cannot reach the broker ({exc.__class__.__name__})", file=sys.stderr
-        )
+        connection = await broker.connect(settings.amqp, "topology")
+    except broker.BrokerUnreachable as exc:
+        print(f"relay topology: {exc}", file=sys.stderr)
         return EXIT_UNREACHABLE
     async with connection:
         channel = await connection.channel()
         try:
             if action == "check":
-                await topology.check(channel, settings.topology)
+                await topology.check(channel, settings.topology, settings.quarantine)
                 print("topology ok", file=out)
                 return 0
-            print(await declare(channel, settings.topology, example), file=out)
+            report = await declare(channel, settings.topology, example, settings.quarantine)
+            print(report, file=out)
             return 0
         except TopologyMissing as exc:
             print(f"relay topology: check failed: {exc}", file=sys.stderr)
             return EXIT_MISSING
-
-
-async def _connect(amqp: AmqpSettings) -> AbstractConnection:
-    error: Exception = ConnectionError("no broker address")
-    for address in amqp.addresses():
-        try:
-            return await aio_pika.connect(
-                address.reveal(),
-                timeout=amqp.connect_timeout,
-                client_properties={"connection_name": f"{amqp.connection_name}-topology"},
-            )
-        except Exception as exc:
-            error = exc
-    raise error
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -88,6 +88,11 @@ DESCRIPTIONS: Mapping[str, str] = {
     "security.tls_key_file": "Private key of `tls_cert_file`.",
     "security.tls_client_ca_file": "CA that signs client certificates (mutual TLS).",
     "security.tls_client_cert": "Whether a client certificate is asked for.",
+    "quarantine.enabled": "Keep callbacks edge security refused (still answered 401/403) for "
+    "`relay quarantine redrive`; false: refuse and forget.",
+    "quarantine.queue": "Durable queue holding refused callbacks (no password or token in clear).",
+    "quarantine.max_messages": "Callbacks the quarantine holds; beyond it the oldest is dropped.",
+    "quarantine.max_bytes": "Body bytes the quarantine holds; beyond it the oldest is dropped.",
     "consumers.amqp_url": "Worker's broker URL (secret). Unset with `amqp_urls`: the relay's.",
     "consumers.amqp_urls": "Several broker URLs, tried in turn; overrides `amqp_url`.",
     "consumers.connection_name": "Connection name shown in the management UI.",

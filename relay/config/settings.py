@@ -179,6 +179,20 @@ def check_replay_store(value: str) -> None:
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
+class QuarantineSettings:
+    """Callbacks edge security refused, kept for `relay quarantine redrive` (docs/recovery.md).
+
+    The queue is declared with these bounds (oldest dropped first); a queue declared with
+    other bounds is left as it is and the relay says so once (docs/security.md).
+    """
+
+    enabled: bool = True
+    queue: str = "sinch.sms.quarantine"
+    max_messages: Annotated[int, Meta(ge=1)] = 10_000
+    max_bytes: Annotated[int, Meta(ge=1024)] = 64 * 1024 * 1024
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
 class Settings:
     http: HttpSettings = HttpSettings()
     amqp: AmqpSettings = AmqpSettings()
@@ -186,6 +200,7 @@ class Settings:
     logging: LoggingSettings = LoggingSettings()
     shutdown: ShutdownSettings = ShutdownSettings()
     security: SecuritySettings = SecuritySettings()
+    quarantine: QuarantineSettings = QuarantineSettings()
 
 
 SECTIONS = tuple(

@@ -25,6 +25,9 @@ SINCH_TYPE: Final = "x-sinch-type"
 # A genuine signature outside its window, published because a shared replay memory says
 # it never was before (docs/security.md, "Replay memory across replicas").
 SIGNATURE_STALE: Final = "x-signature-stale"
+# Where a republished message came from (`quarantine`, `replay`, `backfill`): absent on
+# what the edge published as it arrived (docs/recovery.md).
+RELAY_SOURCE: Final = "x-relay-source"
 # An allowlisted request header travels as "http-<lower-case name>".
 FORWARDED_PREFIX: Final = "http-"
 
@@ -36,3 +39,12 @@ NONCE: Final = "x-sinch-webhook-signature-nonce"
 TIMESTAMP: Final = "x-sinch-webhook-signature-timestamp"
 ALGORITHM: Final = "x-sinch-webhook-signature-algorithm"
 SIGNATURE_HEADERS: Final = (SIGNATURE, NONCE, TIMESTAMP, ALGORITHM)
+
+# A callback edge security refused, held in the quarantine queue (docs/security.md,
+# "Quarantine"): the raw body, and in these headers what a later re-check needs. Also
+# REQUEST_ID and RELAY_PATH (the route it arrived on); the AMQP timestamp is its arrival.
+QUARANTINE_REASON: Final = "x-quarantine-reason"
+QUARANTINE_PEER: Final = "x-quarantine-peer"  # the TCP peer address
+QUARANTINE_HEADERS: Final = "x-quarantine-headers"  # a table of the kept request headers
+# A table {scheme, user?, payload?, salt, digest}: never the password or token itself.
+QUARANTINE_CREDENTIAL: Final = "x-quarantine-credential"

@@ -3,6 +3,10 @@
 Both channel exchanges are durable topic exchanges whose alternate exchange is the
 unrouted fanout exchange, bound to a durable queue of the same name: a message that no
 downstream queue is bound for yet is kept there, never confirmed into the void.
+
+The quarantine queue (callbacks edge security refused) is bound to no exchange: only the
+edge publishes to it, by the default exchange, and nothing reaches a consumer from it
+but through `relay quarantine redrive`.
 """
 
 from __future__ import annotations
@@ -11,7 +15,7 @@ from aio_pika import ExchangeType
 from aio_pika.abc import AbstractChannel, AbstractExchange
 from pamqp.common import FieldTable
 
-from relay.config import TopologySettings
+from relay.config import QuarantineSettings, TopologySettings
 from relay.contract.routing import Flow, exchange_for
 
 
@@ -24,8 +28,31 @@ def channel_exchange_arguments(names: TopologySettings) -> FieldTable:
     return {"alternate-exchange": names.unrouted}
 
 
-async def declare(channel: AbstractChannel, names: TopologySettings) -> None:
-    """Create (idempotently) the unrouted exchange and queue, then both channel exchanges."""
+def quarantine_arguments(queue: QuarantineSettings, queue_type: str) -> FieldTable:
+    """The quarantine's bounds: length and bytes, the oldest dropped first."""
+    return {
+        "x-queue-type": queue_type,
+        "x-max-length": queue.max_messages,
+        "x-max-length-bytes": queue.max_bytes,
+        "x-overflow": "drop-head",
+    }
+
+
+async def declare_quarantine(
+    channel: AbstractChannel, queue: QuarantineSettings, names: TopologySettings
+) -> None:
+    """Create (idempotently) the bounded quarantine queue, of the unrouted queue's type."""
+    arguments = quarantine_arguments(queue, names.unrouted_queue_type)
+    await channel.declare_queue(queue.queue, durable=True, arguments=arguments)
+
+
+async def declare(
+    channel: AbstractChannel,
+    names: TopologySettings,
+    quarantine: QuarantineSettings | None = None,
+) -> None:
+    """Create (idempotently) the unrouted exchange and queue, both channel exchanges, and
+    with `quarantine` enabled its queue."""
     unrouted = await channel.declare_exchange(names.unrouted, ExchangeType.FANOUT, durable=True)
     queue = await channel.declare_queue(
         names.unrouted, durable=True, arguments={"x-queue-type": names.unrouted_queue_type}
@@ -33,6 +60,8 @@ async def declare(channel: AbstractChannel, names: TopologySettings) -> None:
     await queue.bind(unrouted, routing_key="")
     for channel_ in Flow:
         await declare_channel_exchange(channel, names, channel_)
+    if quarantine is not None and quarantine.enabled:
+        await declare_quarantine(channel, quarantine, names)
 
 
 async def declare_channel_exchange(
@@ -47,11 +76,17 @@ async def declare_channel_exchange(
     )
 
 
-async def check(channel: AbstractChannel, names: TopologySettings) -> None:
+async def check(
+    channel: AbstractChannel,
+    names: TopologySettings,
+    quarantine: QuarantineSettings | None = None,
+) -> None:
     """Passively verify everything `declare` would create; raise `TopologyMissing` if not."""
     for name in (names.unrouted, names.delivery_reports, names.inbound):
         await _passive(channel, name, is_queue=False)
     await _passive(channel, names.unrouted, is_queue=True)
+    if quarantine is not None and quarantine.enabled:
+        await _passive(channel, quarantine.queue, is_queue=True)
 
 
 async def _passive(channel: AbstractChannel, name: str, *, is_queue: bool) -> None:

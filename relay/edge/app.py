@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator, Callable
 from aiohttp import web
 
 from relay.amqp.publisher import AmqpPublisher
+from relay.amqp.quarantine import QuarantineSink
 from relay.callback.ids import IdSource
 from relay.config import Settings
 from relay.contract.routing import CATCH_ALL_PATH, FLOW_PATHS
@@ -30,14 +31,19 @@ from relay.edge.keys import (
     Lifecycle,
     Publisher,
 )
-from relay.telemetry.metrics import create_metrics
+from relay.edge.quarantine import Quarantine, Sink
+from relay.telemetry.metrics import Metrics, create_metrics
 from relay.telemetry.tracing import create_tracer
 
 
-def create_app(settings: Settings, publisher: Publisher | None = None) -> web.Application:
-    """Build the relay. Without `publisher`, an `AmqpPublisher` is set up and torn down."""
+def create_app(
+    settings: Settings, publisher: Publisher | None = None, *, quarantine: Sink | None = None
+) -> web.Application:
+    """Build the relay. Without `publisher`, an `AmqpPublisher` is set up and torn down,
+    and (quarantine.enabled) a quarantine sink; with one, only the `quarantine` given."""
     metrics = create_metrics()
     auth = Authenticator(settings.security, metrics.auth_failures, settings.http.max_body_bytes)
+    held = _quarantine(settings, auth, metrics)
     app = web.Application(
         client_max_size=auth.client_max_size,
         middlewares=[middleware.canonical_log],
@@ -57,6 +63,8 @@ def create_app(settings: Settings, publisher: Publisher | None = None) -> web.Ap
         app.cleanup_ctx.append(_amqp_publisher)
     else:
         app[PUBLISHER] = publisher
+    if held is not None and (publisher is None or quarantine is not None):
+        app.cleanup_ctx.append(_quarantine_sink(held, quarantine))
     _add_routes(app, auth)
     return app
 
@@ -81,6 +89,37 @@ def _replay_store(store: ReplayStore) -> Callable[[web.Application], AsyncIterat
             app[DEPENDENCIES].checks["replay_store"] = store
         yield
         await store.close()
+
+    return lifetime
+
+
+def _quarantine(settings: Settings, auth: Authenticator, metrics: Metrics) -> Quarantine | None:
+    if not settings.quarantine.enabled:
+        return None
+    held = Quarantine(
+        settings, auth.client_max_size, metrics.quarantined, metrics.quarantine_dropped
+    )
+    auth.quarantine = held
+    return held
+
+
+def _quarantine_sink(
+    held: Quarantine, given: Sink | None
+) -> Callable[[web.Application], AsyncIterator[None]]:
+    """Attach `given`, or else a sink on its own broker connection."""
+
+    async def lifetime(app: web.Application) -> AsyncIterator[None]:
+        settings = app[SETTINGS]
+        own = None
+        if given is None:
+            own = QuarantineSink(settings.amqp, settings.quarantine, settings.topology)
+            await own.start()
+        held.sink = given or own
+        yield
+        held.sink = None
+        await held.close()
+        if own is not None:
+            await own.close()
 
     return lifetime
 

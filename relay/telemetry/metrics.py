@@ -20,6 +20,8 @@ class Metrics:
     in_flight: Gauge
     broker_up: Gauge
     auth_failures: Counter
+    quarantined: Counter
+    quarantine_dropped: Counter
     # Labelled children of `requests`; labels() takes a lock and builds a key per call.
     _request_children: dict[tuple[str, str, int], Any] = dataclasses.field(default_factory=dict)
 
@@ -71,6 +73,18 @@ def create_metrics() -> Metrics:
             "relay_auth_failures",
             "Requests refused (401/403/429) or suppressed (replay) by edge security, by reason",
             ["route", "reason"],
+            registry=registry,
+        ),
+        quarantined=Counter(
+            "relay_quarantined",
+            "Refused callbacks kept in the quarantine queue, by route and refusal reason",
+            ["route", "reason"],
+            registry=registry,
+        ),
+        quarantine_dropped=Counter(
+            "relay_quarantine_dropped",
+            "Refused callbacks not kept (busy, too_large, unreadable, publish_failed)",
+            ["reason"],
             registry=registry,
         ),
     )

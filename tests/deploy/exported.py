@@ -29,6 +29,8 @@ def relay_exposition() -> bytes:
     m.in_flight.set(1)
     m.broker_up.set(1)
     m.auth_failures.labels("/sms", "signature").inc()
+    m.quarantined.labels("/sms", "bad_signature").inc()
+    m.quarantine_dropped.labels("busy").inc()
     return generate_latest(m.registry)
 
 

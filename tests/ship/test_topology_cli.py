@@ -25,6 +25,7 @@ def _env(amqp_url: str, tag: str) -> dict[str, str]:
         "RELAY_TOPOLOGY_INBOUND": f"test.topo.{tag}.mo",
         "RELAY_TOPOLOGY_UNROUTED": f"test.topo.{tag}.unrouted",
         "RELAY_TOPOLOGY_UNROUTED_QUEUE_TYPE": "classic",
+        "RELAY_QUARANTINE_QUEUE": f"test.topo.{tag}.quarantine",
     }
 
 
@@ -50,7 +51,7 @@ async def tag(amqp_url: str) -> AsyncIterator[str]:
     tag = uuid.uuid4().hex[:8]
     yield tag
     async with await aio_pika.connect(amqp_url) as connection:
-        for queue in (f"test.topo.{tag}.unrouted", f"test.topo.{tag}.example"):
+        for queue in (f"test.topo.{tag}.{q}" for q in ("unrouted", "example", "quarantine")):
             channel = await connection.channel()
             await channel.queue_delete(queue)
         for suffix in ("dr", "mo", "unrouted"):

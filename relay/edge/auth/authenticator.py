@@ -21,6 +21,7 @@ from relay.edge.auth.signature import SignatureVerifier
 from relay.edge.auth.throttle import FailureWindow, TokenThrottle
 from relay.edge.auth.token_endpoint import Limits, token_handler
 from relay.edge.handlers import Handler
+from relay.edge.quarantine import Quarantine
 
 log = structlog.get_logger("relay.auth")
 
@@ -65,6 +66,7 @@ class Authenticator:
         self._replay = _replay_store(settings, clock)
         self._stale_replay = MemoryStore(settings.replay_cache_size, clock)
         self._clock = clock
+        self.quarantine: Quarantine | None = None  # set by the app when quarantine is on
 
     @property
     def client_max_size(self) -> int:
@@ -82,7 +84,7 @@ class Authenticator:
         if policy.is_open():
             return make(channel)
         handlers = Handlers(make(channel), make(channel, STALE_REASON), make(channel, stale=True))
-        return guarded(policy, self._failures, handlers)
+        return guarded(policy, self._failures, handlers, self.quarantine)
 
     def policy(self, path: str, channel: Flow | None) -> RoutePolicy:
         s = self._settings

@@ -3,6 +3,8 @@
 Order: source address, size, credentials (before a byte of the body is read), then the
 body within its time limit, then the signature over the raw bytes and the replay memory.
 A route with nothing configured gets no guard at all: its handler runs bare.
+A refusal (401/403) is still answered as such; with a quarantine its request is kept
+(relay.edge.quarantine) for a later re-check against the configuration of that day.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from relay.edge.auth.signature import SignatureVerifier, Verified
 from relay.edge.body import read_body
 from relay.edge.handlers import ACCEPTED, Handler
 from relay.edge.keys import LOG_FIELDS
+from relay.edge.quarantine import Quarantine
 from relay.errors import (
     Forbidden,
     ReplayInFlight,
@@ -34,6 +37,8 @@ from relay.errors import (
 log = structlog.get_logger("relay.auth")
 
 _REFUSALS = (Unauthorized, Forbidden, ReplayInFlight, ReplayMemoryFull, ReplayStoreDown)
+# Refusals Sinch never retries; the replay ones are 503/429, so Sinch sends them again.
+_FOR_GOOD = (Unauthorized, Forbidden)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -73,8 +78,13 @@ class Handlers:
     flagged: Handler
 
 
-def guarded(policy: RoutePolicy, failures: Counter, handlers: Handlers) -> Handler:
-    """`handlers.inner` behind `policy`."""
+def guarded(
+    policy: RoutePolicy,
+    failures: Counter,
+    handlers: Handlers,
+    quarantine: Quarantine | None = None,
+) -> Handler:
+    """`handlers.inner` behind `policy`; refusals kept in `quarantine`, if any."""
     guard = _Guard(policy, failures, handlers)
 
     async def handle(request: web.Request) -> web.StreamResponse:
@@ -82,6 +92,8 @@ def guarded(policy: RoutePolicy, failures: Counter, handlers: Handlers) -> Handl
             return await guard.run(request)
         except _REFUSALS as exc:
             guard.note(request, exc.detail)
+            if quarantine is not None and isinstance(exc, _FOR_GOOD):
+                await quarantine.hold(request, policy.route, exc.detail, policy.max_body)
             raise
 
     return handle
@@ -90,10 +102,27 @@ def guarded(policy: RoutePolicy, failures: Counter, handlers: Handlers) -> Handl
 def check_source(policy: RoutePolicy, request: web.Request) -> None:
     """`Forbidden` unless the client (see `client_address`) is in the allowlist, if any."""
     if policy.allow:
-        forwarded = request.headers.getall("X-Forwarded-For", [])
-        client = client_address(request.remote, forwarded, policy.proxies)
-        if not within(client, policy.allow):
-            raise Forbidden("source_not_allowed")
+        check_address(policy, request.remote, request.headers.getall("X-Forwarded-For", []))
+
+
+def check_address(policy: RoutePolicy, peer: str | None, forwarded: list[str]) -> None:
+    """`check_source` on a peer address and X-Forwarded-For values (also the re-check's)."""
+    if policy.allow and not within(client_address(peer, forwarded, policy.proxies), policy.allow):
+        raise Forbidden("source_not_allowed")
+
+
+def authorize(policy: RoutePolicy, header: str | None) -> None:
+    """`Unauthorized` unless `header` holds credentials the route accepts (Basic or Bearer)."""
+    basic, tokens = policy.basic, policy.tokens
+    pair = basic_payload(header) if basic is not None else None
+    if basic is not None and pair is not None and basic.accepts(pair):
+        return
+    token = bearer_token(header) if tokens is not None else None
+    if tokens is not None and token is not None and tokens.accepts(token):
+        return
+    challenge = 'Basic realm="sinch-relay"' if basic is not None else 'Bearer realm="sinch-relay"'
+    reason = "missing_credentials" if header is None else "bad_credentials"
+    raise Unauthorized(reason, challenge)
 
 
 def source_gate(policy: RoutePolicy, failures: Counter) -> Callable[[web.Request], None]:
@@ -138,21 +167,7 @@ class _Guard:
         if policy.max_body is not None and (request.content_length or 0) > policy.max_body:
             raise web.HTTPRequestEntityTooLarge(policy.max_body, request.content_length or 0)
         if policy.basic is not None or policy.tokens is not None:
-            self._authorize(request.headers.get("Authorization"))
-
-    def _authorize(self, header: str | None) -> None:
-        basic, tokens = self.policy.basic, self.policy.tokens
-        pair = basic_payload(header) if basic is not None else None
-        if basic is not None and pair is not None and basic.accepts(pair):
-            return
-        token = bearer_token(header) if tokens is not None else None
-        if tokens is not None and token is not None and tokens.accepts(token):
-            return
-        challenge = (
-            'Basic realm="sinch-relay"' if basic is not None else 'Bearer realm="sinch-relay"'
-        )
-        reason = "missing_credentials" if header is None else "bad_credentials"
-        raise Unauthorized(reason, challenge)
+            authorize(policy, request.headers.get("Authorization"))
 
     async def _read(self, request: web.Request) -> bytes:
         body = await read_body(request, self.policy.body_timeout)

@@ -37,6 +37,10 @@ class TokenIssuer:
         payload = f"{expiry}.{secrets.token_urlsafe(16)}"
         return f"{payload}.{_mac(self._keys[0], payload)}"
 
+    def tokens_for(self, payload: str) -> tuple[str, ...]:
+        """The token each key would make of `payload` (the quarantine's re-check)."""
+        return tuple(f"{payload}.{_mac(key, payload)}" for key in self._keys)
+
     def accepts(self, token: str) -> bool:
         """True for a token this relay (or a replica sharing a key) issued, still valid."""
         if len(token) > _MAX_TOKEN or token.count(".") != 2:
