@@ -70,6 +70,35 @@ class TickBatcher:
             # Returns are matched to publishes by message_id: forget it once settled.
             _aiormq.forget(self._channel, message.message_id)
 
+    async def publish_with_copy(self, message: Outgoing, copy: Outgoing) -> Any:
+        """`message` and `copy` framed in the same write, under consecutive delivery tags;
+        `message`'s answer once both are acked (relay/amqp/archive.py).
+
+        Both share a message_id, so aiormq pins a Basic.Return of either on `copy`: the
+        publish fails either way, which is what either return means.
+        """
+        loop = self._loop
+        waiter: Confirm = loop.create_future()
+        copied: Confirm = loop.create_future()
+        if not self._pending:
+            loop.call_soon(self._flush)
+        self._pending += ((message, waiter), (copy, copied))
+        try:
+            confirm = await waiter
+            await copied
+            return confirm
+        finally:
+            self._abandon(copied)
+            _aiormq.forget(self._channel, message.message_id)
+
+    def _abandon(self, copied: Confirm) -> None:
+        """After `message` failed, nobody waits for its copy: forget it quietly."""
+        if not copied.done():
+            copied.cancel()
+            _aiormq.expire(self._channel, {copied})
+        elif not copied.cancelled():
+            copied.exception()  # retrieved: no "exception never retrieved" at collection
+
     def _flush(self) -> None:
         batch, self._pending = self._pending, []
         # One timer per tick bounds every waiter of the batch, whatever happens below.

@@ -14,6 +14,7 @@ import aiormq
 import structlog
 
 from relay.amqp import _aiormq
+from relay.amqp.archive import Archiving
 from relay.amqp.batched import TickBatcher
 from relay.amqp.public import PublicPipeline
 from relay.callback.envelope import Outgoing
@@ -47,9 +48,15 @@ def choose(wanted: Kind) -> Kind:
     return wanted
 
 
-def open_pipeline(kind: Kind, channel: aiormq.abc.AbstractChannel, timeout: float) -> Pipeline:
-    """A pipeline of `kind` over aio-pika's underlying aiormq confirm channel."""
+def open_pipeline(
+    kind: Kind, channel: aiormq.abc.AbstractChannel, timeout: float, archive: str | None = None
+) -> Pipeline:
+    """A pipeline of `kind` over aio-pika's underlying aiormq confirm channel; with an
+    `archive` stream name, one that also writes each message there (relay/amqp/archive.py)."""
     concrete = _aiormq.concrete(channel)
+    pipeline: PublicPipeline | TickBatcher
     if kind == "public":
-        return PublicPipeline(concrete, timeout)
-    return TickBatcher(concrete, timeout)
+        pipeline = PublicPipeline(concrete, timeout)
+    else:
+        pipeline = TickBatcher(concrete, timeout)
+    return pipeline if archive is None else Archiving(pipeline, archive)

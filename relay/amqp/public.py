@@ -9,6 +9,8 @@ queued, not while the socket drains, so concurrent publishes pipeline their conf
 
 from __future__ import annotations
 
+import asyncio
+
 import aiormq
 
 from relay.callback.envelope import Outgoing
@@ -40,3 +42,10 @@ class PublicPipeline:
             timeout=self._timeout,
             wait=False,
         )
+
+    async def publish_with_copy(
+        self, message: Outgoing, copy: Outgoing
+    ) -> aiormq.abc.ConfirmationFrameType | None:
+        """Both publishes pipelined; `message`'s answer once both are acked (archive.py)."""
+        confirm, _ = await asyncio.gather(self.publish(message), self.publish(copy))
+        return confirm

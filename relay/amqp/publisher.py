@@ -20,7 +20,7 @@ from pamqp.commands import Basic
 from relay.amqp import _aiormq
 from relay.amqp.pipeline import Pipeline, choose, open_pipeline
 from relay.callback.envelope import Outgoing
-from relay.config import AmqpSettings, TopologySettings
+from relay.config import AmqpSettings, ArchiveSettings, TopologySettings
 from relay.contract import topology
 from relay.errors import (
     BrokerBlocked,
@@ -48,9 +48,12 @@ class AmqpPublisher:
     to another cluster node.
     """
 
-    def __init__(self, amqp: AmqpSettings, names: TopologySettings) -> None:
+    def __init__(
+        self, amqp: AmqpSettings, names: TopologySettings, archive: ArchiveSettings | None = None
+    ) -> None:
         self._amqp = amqp
         self._names = names
+        self._archive = archive if archive is not None and archive.enabled else None
         self._connection: AbstractConnection | None = None
         self._unblocked: asyncio.Event | None = None  # cleared while the broker blocks us
         self._pipeline = choose(amqp.pipeline)
@@ -210,9 +213,10 @@ class AmqpPublisher:
             ]
             await self._prepare_topology(channels[0])
             timeout = self._amqp.confirm_timeout
+            stream = self._names.archive if self._archive is not None else None
             raw = tuple(
                 [
-                    open_pipeline(self._pipeline, await c.get_underlay_channel(), timeout)
+                    open_pipeline(self._pipeline, await c.get_underlay_channel(), timeout, stream)
                     for c in channels
                 ]
             )
@@ -249,9 +253,9 @@ class AmqpPublisher:
 
     async def _prepare_topology(self, channel: aio_pika.abc.AbstractChannel) -> None:
         if self._names.declare:
-            await topology.declare(channel, self._names)
+            await topology.declare(channel, self._names, self._archive)
         else:
-            await topology.check(channel, self._names)
+            await topology.check(channel, self._names, self._archive)
 
 
 def _describe(exc: BaseException) -> str:

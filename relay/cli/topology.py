@@ -16,7 +16,7 @@ from typing import TextIO
 import aio_pika
 from aio_pika.abc import AbstractChannel, AbstractConnection
 
-from relay.config import AmqpSettings, Settings, TopologySettings
+from relay.config import AmqpSettings, ArchiveSettings, Settings, TopologySettings
 from relay.contract import topology
 from relay.contract.routing import ROUTES, exchange_for
 from relay.contract.topology import TopologyMissing
@@ -25,9 +25,14 @@ EXIT_MISSING = 1
 EXIT_UNREACHABLE = 2
 
 
-async def declare(channel: AbstractChannel, names: TopologySettings, example: str | None) -> str:
+async def declare(
+    channel: AbstractChannel,
+    names: TopologySettings,
+    example: str | None,
+    archive: ArchiveSettings | None = None,
+) -> str:
     """Declare the topology (and the example queue); a one-line report."""
-    await topology.declare(channel, names)
+    await topology.declare(channel, names, archive)
     if example is None:
         return f"declared {names.delivery_reports}, {names.inbound}, {names.unrouted}"
     await bind_example(channel, names, example)
@@ -56,10 +61,10 @@ async def command(settings: Settings, action: str, example: str | None, out: Tex
         channel = await connection.channel()
         try:
             if action == "check":
-                await topology.check(channel, settings.topology)
+                await topology.check(channel, settings.topology, settings.archive)
                 print("topology ok", file=out)
                 return 0
-            print(await declare(channel, settings.topology, example), file=out)
+            print(await declare(channel, settings.topology, example, settings.archive), file=out)
             return 0
         except TopologyMissing as exc:
             print(f"relay topology: check failed: {exc}", file=sys.stderr)

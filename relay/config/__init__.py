@@ -3,6 +3,7 @@
 from relay.config.settings import (
     DEFAULT_AMQP_URL,
     AmqpSettings,
+    ArchiveSettings,
     ConfigError,
     HttpSettings,
     LoggingSettings,
@@ -10,6 +11,7 @@ from relay.config.settings import (
     SecuritySettings,
     Settings,
     ShutdownSettings,
+    SinchSettings,
     TopologySettings,
     env_var,
     environment,
@@ -19,6 +21,7 @@ from relay.config.settings import (
 __all__ = [
     "DEFAULT_AMQP_URL",
     "AmqpSettings",
+    "ArchiveSettings",
     "ConfigError",
     "HttpSettings",
     "LoggingSettings",
@@ -26,6 +29,7 @@ __all__ = [
     "SecuritySettings",
     "Settings",
     "ShutdownSettings",
+    "SinchSettings",
     "TopologySettings",
     "env_var",
     "environment",

@@ -3,6 +3,11 @@
 Both channel exchanges are durable topic exchanges whose alternate exchange is the
 unrouted fanout exchange, bound to a durable queue of the same name: a message that no
 downstream queue is bound for yet is kept there, never confirmed into the void.
+
+With `archive.enabled`, a stream (`topology.archive`) bound to nothing: the relay writes a
+second copy of each message to it through the default exchange. Bound to the channel
+exchanges it would match every message, and their alternate exchange would never fire
+(docs/recovery.md, "How the archive is wired").
 """
 
 from __future__ import annotations
@@ -11,7 +16,7 @@ from aio_pika import ExchangeType
 from aio_pika.abc import AbstractChannel, AbstractExchange
 from pamqp.common import FieldTable
 
-from relay.config import TopologySettings
+from relay.config import ArchiveSettings, TopologySettings
 from relay.contract.routing import Flow, exchange_for
 
 
@@ -24,8 +29,21 @@ def channel_exchange_arguments(names: TopologySettings) -> FieldTable:
     return {"alternate-exchange": names.unrouted}
 
 
-async def declare(channel: AbstractChannel, names: TopologySettings) -> None:
-    """Create (idempotently) the unrouted exchange and queue, then both channel exchanges."""
+def archive_arguments(archive: ArchiveSettings) -> FieldTable:
+    """The archive stream's type and retention (by age and bytes, whole segments)."""
+    return {
+        "x-queue-type": "stream",
+        "x-max-age": archive.max_age,
+        "x-max-length-bytes": archive.max_bytes,
+        "x-stream-max-segment-size-bytes": archive.segment_bytes,
+    }
+
+
+async def declare(
+    channel: AbstractChannel, names: TopologySettings, archive: ArchiveSettings | None = None
+) -> None:
+    """Create (idempotently) the unrouted exchange and queue, both channel exchanges, and
+    the archive stream if `archive` is enabled."""
     unrouted = await channel.declare_exchange(names.unrouted, ExchangeType.FANOUT, durable=True)
     queue = await channel.declare_queue(
         names.unrouted, durable=True, arguments={"x-queue-type": names.unrouted_queue_type}
@@ -33,6 +51,10 @@ async def declare(channel: AbstractChannel, names: TopologySettings) -> None:
     await queue.bind(unrouted, routing_key="")
     for channel_ in Flow:
         await declare_channel_exchange(channel, names, channel_)
+    if archive is not None and archive.enabled:
+        await channel.declare_queue(
+            names.archive, durable=True, arguments=archive_arguments(archive)
+        )
 
 
 async def declare_channel_exchange(
@@ -47,11 +69,15 @@ async def declare_channel_exchange(
     )
 
 
-async def check(channel: AbstractChannel, names: TopologySettings) -> None:
+async def check(
+    channel: AbstractChannel, names: TopologySettings, archive: ArchiveSettings | None = None
+) -> None:
     """Passively verify everything `declare` would create; raise `TopologyMissing` if not."""
     for name in (names.unrouted, names.delivery_reports, names.inbound):
         await _passive(channel, name, is_queue=False)
     await _passive(channel, names.unrouted, is_queue=True)
+    if archive is not None and archive.enabled:
+        await _passive(channel, names.archive, is_queue=True)
 
 
 async def _passive(channel: AbstractChannel, name: str, *, is_queue: bool) -> None:

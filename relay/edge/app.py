@@ -87,7 +87,7 @@ def _replay_store(store: ReplayStore) -> Callable[[web.Application], AsyncIterat
 
 async def _amqp_publisher(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
-    publisher = AmqpPublisher(settings.amqp, settings.topology)
+    publisher = AmqpPublisher(settings.amqp, settings.topology, settings.archive)
     await publisher.start()
     app[PUBLISHER] = publisher
     yield
