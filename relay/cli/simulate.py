@@ -15,9 +15,7 @@ import collections
 import dataclasses
 import math
 import random
-import sys
 import time
-from typing import TextIO
 from urllib.parse import urlsplit
 
 import aiohttp
@@ -25,6 +23,7 @@ import aiohttp
 from relay.contract import samples
 from relay.contract.routing import FLOW_PATHS, ROUTES
 from relay.edge.auth import signature
+from relay.recovery.console import Progress
 
 MAX_COUNT = 1_000_000
 
@@ -74,26 +73,6 @@ class Summary:
         )
 
 
-class Progress:
-    """A one-line progress bar on a stream, redrawn at most ten times a second."""
-
-    def __init__(self, total: int, stream: TextIO, width: int = 30) -> None:
-        self._total, self._stream, self._width = total, stream, width
-        self._drawn_at = 0.0
-
-    def update(self, done: int) -> None:
-        now = time.monotonic()
-        if done < self._total and now - self._drawn_at < 0.1:
-            return
-        self._drawn_at = now
-        filled = self._width * done // self._total
-        bar = "#" * filled + "-" * (self._width - filled)
-        self._stream.write(f"\r[{bar}] {done}/{self._total}")
-        if done >= self._total:
-            self._stream.write("\n")
-        self._stream.flush()
-
-
 def target(url: str, type_: str) -> str:
     """The URL one callback goes to: the channel path on a bare base URL, else `url`."""
     if urlsplit(url).path.strip("/"):
@@ -120,7 +99,7 @@ async def simulate(plan: Plan, progress: Progress | None = None) -> Summary:
 
     def tick(_: object) -> None:
         if progress is not None:
-            progress.update(sum(summary.statuses.values()))
+            progress.advance()
 
     async with aiohttp.ClientSession(timeout=timeout) as session, asyncio.TaskGroup() as tasks:
         for index in range(plan.count):
@@ -164,7 +143,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     """Entry point of `relay simulate`: send, print the summary, exit 0 only if all 2xx."""
     plan = Plan(args.url, args.count, args.rate, args.concurrency, args.secret, args.seed)
-    summary = asyncio.run(simulate(plan, Progress(plan.count, sys.stderr)))
+    progress = Progress(plan.count, "sent")
+    summary = asyncio.run(simulate(plan, progress))
+    progress.close()
     print(summary.render())
     return 0 if summary.ok else 1
 

@@ -13,13 +13,13 @@ import asyncio
 import sys
 from typing import TextIO
 
-import aio_pika
-from aio_pika.abc import AbstractChannel, AbstractConnection
+from aio_pika.abc import AbstractChannel
 
-from relay.config import AmqpSettings, ArchiveSettings, Settings, TopologySettings
+from relay.config import ArchiveSettings, Settings, TopologySettings
 from relay.contract import topology
 from relay.contract.routing import ROUTES, exchange_for
 from relay.contract.topology import TopologyMissing
+from relay.recovery import broker
 
 EXIT_MISSING = 1
 EXIT_UNREACHABLE = 2
@@ -51,11 +51,9 @@ async def bind_example(channel: AbstractChannel, names: TopologySettings, queue:
 async def command(settings: Settings, action: str, example: str | None, out: TextIO) -> int:
     """Run one action against the first reachable broker; return the exit code."""
     try:
-        connection = await _connect(settings.amqp)
-    except Exception as exc:  # never print the exception: it may hold the URL
-        print(
-            f"relay topology: cannot reach the broker ({exc.__class__.__name__})", file=sys.stderr
-        )
+        connection = await broker.connect(settings.amqp, "topology")
+    except broker.BrokerUnreachable as exc:
+        print(f"relay topology: {exc}", file=sys.stderr)
         return EXIT_UNREACHABLE
     async with connection:
         channel = await connection.channel()
@@ -69,20 +67,6 @@ async def command(settings: Settings, action: str, example: str | None, out: Tex
         except TopologyMissing as exc:
             print(f"relay topology: check failed: {exc}", file=sys.stderr)
             return EXIT_MISSING
-
-
-async def _connect(amqp: AmqpSettings) -> AbstractConnection:
-    error: Exception = ConnectionError("no broker address")
-    for address in amqp.addresses():
-        try:
-            return await aio_pika.connect(
-                address.reveal(),
-                timeout=amqp.connect_timeout,
-                client_properties={"connection_name": f"{amqp.connection_name}-topology"},
-            )
-        except Exception as exc:
-            error = exc
-    raise error
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
