@@ -5,6 +5,8 @@ relay simulate --url URL [--rate R] [--count N] [--secret S] [--concurrency C]
 relay asyncapi                 print the AsyncAPI document of the AMQP side
 relay topology declare|check   create or verify the exchanges and the unrouted queue
 relay config --reference       print the settings reference table (Markdown)
+relay replay --since D|T [--until D|T] [--type T] (--to-queue Q | --to-exchange) [--dry-run]
+relay backfill --since D|T [--until D|T] [--inbound] [--delivery-reports] [--dry-run]
 """
 
 from __future__ import annotations
@@ -39,6 +41,15 @@ def add_commands(sub: Subparsers) -> None:
     ref = sub.add_parser("config", help="print the configuration reference")
     config_reference.add_arguments(ref)
     ref.set_defaults(run=lambda args, _: config_reference.run(args))
+    _add_recovery(sub)
+
+
+def _add_recovery(sub: Subparsers) -> None:
+    from relay.cli import replay
+
+    rep = sub.add_parser("replay", help="republish a time window of the archive stream")
+    replay.add_arguments(rep)
+    rep.set_defaults(run=replay.run)
 
 
 def _with_config(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:

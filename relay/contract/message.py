@@ -25,6 +25,10 @@ SINCH_TYPE: Final = "x-sinch-type"
 # A genuine signature outside its window, published because a shared replay memory says
 # it never was before (docs/security.md, "Replay memory across replicas").
 SIGNATURE_STALE: Final = "x-signature-stale"
+# Republished from the archive by `relay replay` (docs/recovery.md).
+REPLAYED: Final = "x-replayed"
+# Published by a recovery command, not by the edge: "backfill", "quarantine".
+RELAY_SOURCE: Final = "x-relay-source"
 # An allowlisted request header travels as "http-<lower-case name>".
 FORWARDED_PREFIX: Final = "http-"
 
