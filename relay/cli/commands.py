@@ -45,11 +45,14 @@ def add_commands(sub: Subparsers) -> None:
 
 
 def _add_recovery(sub: Subparsers) -> None:
-    from relay.cli import replay
+    from relay.cli import backfill, replay
 
     rep = sub.add_parser("replay", help="republish a time window of the archive stream")
     replay.add_arguments(rep)
     rep.set_defaults(run=replay.run)
+    back = sub.add_parser("backfill", help="publish what Sinch's list APIs hold for a window")
+    backfill.add_arguments(back)
+    back.set_defaults(run=backfill.run)
 
 
 def _with_config(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
