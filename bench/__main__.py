@@ -76,6 +76,7 @@ def _names() -> Any:
 async def _measure(ctx: phases.Context) -> tuple[Rounds, dict[str, str]]:
     rounds: Rounds = {}
     skipped: dict[str, str] = {}
+    relays: dict[str, procs.Server] = {}  # extra relay rows, each measured every round
     workers = _workers_flag(ctx.opts.workers)
     if workers is None:
         skipped[f"relay --workers {ctx.opts.workers}"] = (
@@ -85,13 +86,23 @@ async def _measure(ctx: phases.Context) -> tuple[Rounds, dict[str, str]]:
     async with contextlib.AsyncExitStack() as stack:
         bare = await stack.enter_async_context(_bare(ctx))
         relay = await stack.enter_async_context(_relay(ctx, [], ctx.server_cpus, "relay"))
+        if ctx.opts.archive:
+            archived = _relay(ctx, [], ctx.server_cpus, "relay-archive", archive=True)
+            relays["relay-archive"] = await stack.enter_async_context(archived)
         multi = None
         if workers is not None:
             multi = await stack.enter_async_context(_relay(ctx, workers, None, "relay-workers"))
         sink = await phases.bind_sink(ctx)
         await _warm(ctx, bare, relay, multi, sink)
+        for child in relays.values():
+            await phases.http_load(ctx, child.url, ctx.opts.warmup, True)
         for _ in range(ctx.opts.rounds):
             await _round(ctx, rounds, bare, relay, multi, sink)
+            for key, child in relays.items():
+                duration = ctx.opts.duration
+                rounds.setdefault(key, []).append(
+                    await phases.relay_round(ctx, child, sink, duration, True)
+                )
     return rounds, skipped
 
 
@@ -147,10 +158,14 @@ async def _bare(ctx: phases.Context) -> AsyncIterator[procs.Server]:
 
 @contextlib.asynccontextmanager
 async def _relay(
-    ctx: phases.Context, extra: list[str], cpus: frozenset[int] | None, name: str
+    ctx: phases.Context,
+    extra: list[str],
+    cpus: frozenset[int] | None,
+    name: str,
+    archive: bool = False,
 ) -> AsyncIterator[procs.Server]:
     command = (*procs.taskset(cpus), sys.executable, "-m", "relay")
-    env = ctx.names.relay_env(ctx.opts.amqp_url)
+    env = ctx.names.relay_env(ctx.opts.amqp_url, archive)
     log = ctx.logs / f"{name}.log"
     relay = RelayProcess(env, log, args=extra, command=command, base_env=os.environ)
     async with procs.running(relay) as child:
@@ -182,6 +197,8 @@ def _fold(
     }
     if "relay-workers" in rounds:
         http[f"relay --workers {ctx.opts.workers}"] = report.http_row(rounds["relay-workers"])
+    if "relay-archive" in rounds:
+        http["relay (1 process, archive on)"] = report.http_row(rounds["relay-archive"])
     result: dict[str, Any] = {
         "meta": _meta(ctx, sizes),
         "ceiling": {k: report.ceiling_row(v) for k, v in rounds.items() if k.startswith("w")},
@@ -191,7 +208,8 @@ def _fold(
         "consumers": consumers,
         "rounds": rounds,
     }
-    result["lost"] = sum(r["lost"] for k in ("relay", "relay-workers") for r in rounds.get(k, []))
+    relays = ("relay", "relay-workers", "relay-archive")
+    result["lost"] = sum(r["lost"] for k in relays for r in rounds.get(k, []))
     return result
 
 
@@ -208,6 +226,13 @@ def _ratios(rounds: Rounds) -> dict[str, Any]:
             rounds["http"], rounds["relay"], "rps", "rps"
         ),
     }
+    if "relay-archive" in rounds:
+        ratios["relay archive on / off (throughput)"] = report.ratio(
+            rounds["relay-archive"], rounds["relay"], "rps", "rps"
+        )
+        ratios["relay archive on / off (p99)"] = report.ratio(
+            rounds["relay-archive"], rounds["relay"], "p99_us", "p99_us"
+        )
     if "relay-workers" in rounds:
         ratios["relay --workers / broker ceiling (w64, quorum)"] = report.ratio(
             rounds["relay-workers"], rounds["w64 quorum"], "rps", "rate"
