@@ -83,6 +83,8 @@ async def _measure(ctx: phases.Context) -> tuple[Rounds, dict[str, str]]:
             "`relay serve --help` has no --workers option yet"
         )
     await phases.prepare_ceiling(ctx)
+    if ctx.opts.archive:
+        await phases.prepare_archive_ceiling(ctx)
     async with contextlib.AsyncExitStack() as stack:
         bare = await stack.enter_async_context(_bare(ctx))
         relay = await stack.enter_async_context(_relay(ctx, [], ctx.server_cpus, "relay"))
@@ -135,6 +137,11 @@ async def _round(
     add("w64 quorum", await phases.ceiling(ctx, 64, "quorum"))
     add("w1024 quorum", await phases.ceiling(ctx, 1024, "quorum"))
     add("w1024 classic", await phases.ceiling(ctx, 1024, "classic"))
+    if ctx.opts.archive:
+        stream, intake = ctx.names.queue("ceiling.archive"), ctx.names.exchange("ceiling.intake")
+        copy = await phases.ceiling(ctx, 1024, "quorum", copy_to=stream)
+        add("w1024 quorum + archive copy", copy)
+        add("w1024 quorum via intake (e2e)", await phases.ceiling(ctx, 1024, "quorum", intake))
     add("http", await phases.http_load(ctx, bare.url, ctx.opts.http_seconds, True))
     add("relay", await phases.relay_round(ctx, relay, sink, ctx.opts.duration, True))
     if multi is not None:
@@ -226,6 +233,11 @@ def _ratios(rounds: Rounds) -> dict[str, Any]:
             rounds["http"], rounds["relay"], "rps", "rps"
         ),
     }
+    for variant in ("w1024 quorum + archive copy", "w1024 quorum via intake (e2e)"):
+        if variant in rounds:
+            ratios[f"broker ceiling {variant[14:]} / plain"] = report.ratio(
+                rounds[variant], rounds["w1024 quorum"], "rate", "rate"
+            )
     if "relay-archive" in rounds:
         ratios["relay archive on / off (throughput)"] = report.ratio(
             rounds["relay-archive"], rounds["relay"], "rps", "rps"

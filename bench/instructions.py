@@ -30,7 +30,7 @@ from bench.payloads import sample
 
 _TOTALS = re.compile(rb"^(?:summary|totals): (\d+)", re.MULTILINE)
 _START_PATIENCE = 300.0  # Python under callgrind starts many times slower
-_REQUESTS_PER_SECOND = 100  # a floor for the relay under callgrind, for wrk's duration
+_REQUESTS_PER_SECOND = 20  # a floor for the relay under callgrind on a busy machine: wrk's duration
 
 
 def main(argv: list[str] | None = None) -> int:
