@@ -212,6 +212,7 @@ class AmqpPublisher:
                 await self._open_confirm_channel(connection) for _ in range(self._amqp.channels)
             ]
             await self._prepare_topology(channels[0])
+            await self._prepare_archive(connection)
             timeout = self._amqp.confirm_timeout
             stream = self._names.archive if self._archive is not None else None
             raw = tuple(
@@ -253,9 +254,16 @@ class AmqpPublisher:
 
     async def _prepare_topology(self, channel: aio_pika.abc.AbstractChannel) -> None:
         if self._names.declare:
-            await topology.declare(channel, self._names, self._archive)
+            await topology.declare(channel, self._names)
         else:
             await topology.check(channel, self._names, self._archive)
+
+    async def _prepare_archive(self, connection: AbstractConnection) -> None:
+        """Declare the archive stream; one that exists with other retention is kept as is."""
+        if self._archive is None or not self._names.declare:
+            return
+        if not await topology.declare_archive(connection, self._names, self._archive):
+            log.warning("archive.retention_differs", stream=self._names.archive[:64])
 
 
 def _describe(exc: BaseException) -> str:

@@ -12,8 +12,9 @@ exchanges it would match every message, and their alternate exchange would never
 
 from __future__ import annotations
 
+import aiormq
 from aio_pika import ExchangeType
-from aio_pika.abc import AbstractChannel, AbstractExchange
+from aio_pika.abc import AbstractChannel, AbstractConnection, AbstractExchange
 from pamqp.common import FieldTable
 
 from relay.config import ArchiveSettings, TopologySettings
@@ -22,6 +23,9 @@ from relay.contract.routing import Flow, exchange_for
 
 class TopologyMissing(RuntimeError):
     """A passive check found an exchange or queue absent (or declared differently)."""
+
+
+RETENTION_DIFFERS = "archive stream {!r} exists with other retention arguments (docs/recovery.md)"
 
 
 def channel_exchange_arguments(names: TopologySettings) -> FieldTable:
@@ -52,9 +56,32 @@ async def declare(
     for channel_ in Flow:
         await declare_channel_exchange(channel, names, channel_)
     if archive is not None and archive.enabled:
-        await channel.declare_queue(
-            names.archive, durable=True, arguments=archive_arguments(archive)
-        )
+        try:
+            await declare_stream(channel, names, archive)
+        except aiormq.exceptions.ChannelPreconditionFailed as exc:
+            raise TopologyMissing(RETENTION_DIFFERS.format(names.archive)) from exc
+
+
+async def declare_archive(
+    connection: AbstractConnection, names: TopologySettings, archive: ArchiveSettings
+) -> bool:
+    """Declare the archive stream on a channel of its own; False if it already exists with
+    other retention (RabbitMQ keeps a queue's arguments: delete it to change them)."""
+    channel = await connection.channel()
+    try:
+        await declare_stream(channel, names, archive)
+    except aiormq.exceptions.ChannelPreconditionFailed:
+        return False
+    finally:
+        if not channel.is_closed:
+            await channel.close()
+    return True
+
+
+async def declare_stream(
+    channel: AbstractChannel, names: TopologySettings, archive: ArchiveSettings
+) -> None:
+    await channel.declare_queue(names.archive, durable=True, arguments=archive_arguments(archive))
 
 
 async def declare_channel_exchange(

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from aio_pika.abc import AbstractChannel, AbstractIncomingMessage
 from aiohttp.test_utils import TestClient
+from structlog.testing import capture_logs
 
 from relay.config import ArchiveSettings, TopologySettings
 from relay.edge.app import create_app
@@ -109,3 +110,19 @@ def archive_arguments() -> dict[str, Any]:
     from relay.contract.topology import archive_arguments as arguments
 
     return dict(arguments(ArchiveSettings(enabled=True)))
+
+
+async def test_a_stream_with_other_retention_is_kept_and_the_relay_serves(
+    start: Start, channel: AbstractChannel, names: TopologySettings
+) -> None:
+    """RabbitMQ refuses to redeclare it with other arguments: the relay warns and goes on."""
+    await channel.declare_queue(
+        names.archive, durable=True, arguments={"x-queue-type": "stream", "x-max-age": "1D"}
+    )
+    with capture_logs() as logs:
+        relay = await start()
+    assert [e["stream"] for e in logs if e["event"] == "archive.retention_differs"] == [
+        names.archive
+    ]
+    assert (await relay.post("/sms", data=BODIES["mo_text"])).status == 200
+    assert [m.body for m in await read_archive(channel, names.archive)] == [BODIES["mo_text"]]
