@@ -33,6 +33,15 @@ def headers(forward: tuple[str, ...], signature: bool) -> Doc:
             "description": "a genuine Sinch signature outside its window, never published "
             "before (only with a shared replay store: security.replay_store)",
         },
+        message.REPLAYED: {
+            "type": "boolean",
+            "description": "republished from the archive by `relay replay` (same dedup key)",
+        },
+        message.RELAY_SOURCE: {
+            **text,
+            "description": "published by a recovery command, not the edge: `backfill` (from "
+            "Sinch's list APIs: not the signed bytes)",
+        },
         TRACEPARENT: {**text, "description": "W3C trace context of the relay's hop"},
         TRACESTATE: {**text, "description": "W3C tracestate, when Sinch's caller sent one"},
     }
