@@ -140,8 +140,8 @@ async def _round(
     if ctx.opts.archive:
         stream, intake = ctx.names.queue("ceiling.archive"), ctx.names.exchange("ceiling.intake")
         copy = await phases.ceiling(ctx, 1024, "quorum", copy_to=stream)
-        add("w1024 quorum + archive copy", copy)
-        add("w1024 quorum via intake (e2e)", await phases.ceiling(ctx, 1024, "quorum", intake))
+        add("w1024 quorum+archive copy", copy)
+        add("w1024 quorum via intake", await phases.ceiling(ctx, 1024, "quorum", intake))
     add("http", await phases.http_load(ctx, bare.url, ctx.opts.http_seconds, True))
     add("relay", await phases.relay_round(ctx, relay, sink, ctx.opts.duration, True))
     if multi is not None:
@@ -220,6 +220,12 @@ def _fold(
     return result
 
 
+_ARCHIVE_CEILINGS = {
+    "w1024 quorum+archive copy": "broker ceiling, archive copy / plain (w1024)",
+    "w1024 quorum via intake": "broker ceiling, intake exchange / plain (w1024)",
+}
+
+
 def _ratios(rounds: Rounds) -> dict[str, Any]:
     ratios = {
         "relay / broker ceiling (w1024, quorum)": report.ratio(
@@ -233,11 +239,9 @@ def _ratios(rounds: Rounds) -> dict[str, Any]:
             rounds["http"], rounds["relay"], "rps", "rps"
         ),
     }
-    for variant in ("w1024 quorum + archive copy", "w1024 quorum via intake (e2e)"):
+    for variant, label in _ARCHIVE_CEILINGS.items():
         if variant in rounds:
-            ratios[f"broker ceiling {variant[14:]} / plain"] = report.ratio(
-                rounds[variant], rounds["w1024 quorum"], "rate", "rate"
-            )
+            ratios[label] = report.ratio(rounds[variant], rounds["w1024 quorum"], "rate", "rate")
     if "relay-archive" in rounds:
         ratios["relay archive on / off (throughput)"] = report.ratio(
             rounds["relay-archive"], rounds["relay"], "rps", "rps"
