@@ -42,7 +42,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace, settings: Settings) -> int:
     try:
         now = datetime.datetime.now(datetime.UTC)
-        plan = Plan(window(args.since, args.until, now), kinds(args), args.dry_run)
+        span = window(args.since, args.until, now)
+        plan = Plan(span, kinds(args), args.dry_run, settings.archive.enabled)
         counts = asyncio.run(command(settings, plan))
     except broker.RecoveryError as exc:
         print(f"{COMMAND}: {exc}", file=sys.stderr)

@@ -38,6 +38,7 @@ class Plan(NamedTuple):
     window: Window
     kinds: Collection[Kind]
     dry_run: bool
+    archive: bool = False  # also keep each in the archive stream, as the edge would
 
 
 async def backfill(
@@ -56,9 +57,7 @@ async def backfill(
                     counts["(not a callback)"] += 1
                     continue
                 if channel is not None and not plan.dry_run:
-                    await publish_confirmed(
-                        channel, outgoing.exchange, outgoing.routing_key, message(outgoing)
-                    )
+                    await publish(channel, outgoing, names.archive if plan.archive else None)
                 counts[outgoing.message_type or "(no type)"] += 1
                 progress.advance()
         if progress is not None:
@@ -80,6 +79,15 @@ def as_callback(
     outgoing = envelope.build(event, body, received, names, ())
     outgoing.headers[headers.RELAY_SOURCE] = SOURCE
     return outgoing
+
+
+async def publish(
+    channel: AbstractChannel, outgoing: envelope.Outgoing, archive: str | None
+) -> None:
+    """To its type's exchange, then (with the archive on) to the archive stream."""
+    await publish_confirmed(channel, outgoing.exchange, outgoing.routing_key, message(outgoing))
+    if archive is not None:
+        await publish_confirmed(channel, "", archive, message(outgoing))
 
 
 def message(outgoing: envelope.Outgoing) -> aio_pika.Message:
