@@ -70,34 +70,29 @@ class TickBatcher:
             # Returns are matched to publishes by message_id: forget it once settled.
             _aiormq.forget(self._channel, message.message_id)
 
-    async def publish_with_copy(self, message: Outgoing, copy: Outgoing) -> Any:
-        """`message` and `copy` framed in the same write, under consecutive delivery tags;
-        `message`'s answer once both are acked (relay/amqp/archive.py).
+    def submit(self, message: Outgoing) -> Confirm:
+        """`publish` without waiting: the future of `message`'s answer, written this tick.
 
-        Both share a message_id, so aiormq pins a Basic.Return of either on `copy`: the
-        publish fails either way, which is what either return means.
+        For the archive copy (relay/amqp/archive.py); `forget` or `abandon` it once settled.
         """
-        loop = self._loop
-        waiter: Confirm = loop.create_future()
-        copied: Confirm = loop.create_future()
+        waiter: Confirm = self._loop.create_future()
         if not self._pending:
-            loop.call_soon(self._flush)
-        self._pending += ((message, waiter), (copy, copied))
-        try:
-            confirm = await waiter
-            await copied
-            return confirm
-        finally:
-            self._abandon(copied)
-            _aiormq.forget(self._channel, message.message_id)
+            self._loop.call_soon(self._flush)
+        self._pending.append((message, waiter))
+        return waiter
 
-    def _abandon(self, copied: Confirm) -> None:
-        """After `message` failed, nobody waits for its copy: forget it quietly."""
-        if not copied.done():
-            copied.cancel()
-            _aiormq.expire(self._channel, {copied})
-        elif not copied.cancelled():
-            copied.exception()  # retrieved: no "exception never retrieved" at collection
+    def forget(self, message: Outgoing) -> None:
+        _aiormq.forget(self._channel, message.message_id)
+
+    def abandon(self, message: Outgoing, waiter: Confirm) -> None:
+        """Nobody waits for `waiter` any more: drop it so its confirm or return is ignored."""
+        if waiter.done():
+            if not waiter.cancelled():
+                waiter.exception()  # retrieved: no "exception never retrieved" warning
+        else:
+            waiter.cancel()
+            _aiormq.expire(self._channel, {waiter})
+        self.forget(message)
 
     def _flush(self) -> None:
         batch, self._pending = self._pending, []

@@ -48,15 +48,26 @@ def choose(wanted: Kind) -> Kind:
     return wanted
 
 
-def open_pipeline(
-    kind: Kind, channel: aiormq.abc.AbstractChannel, timeout: float, archive: str | None = None
+def open_pipeline(kind: Kind, channel: aiormq.abc.AbstractChannel, timeout: float) -> Pipeline:
+    """A pipeline of `kind` over aio-pika's underlying aiormq confirm channel."""
+    return _open(kind, channel, timeout)
+
+
+def open_archiving(
+    kind: Kind,
+    channel: aiormq.abc.AbstractChannel,
+    copies: aiormq.abc.AbstractChannel,
+    timeout: float,
+    stream: str,
 ) -> Pipeline:
-    """A pipeline of `kind` over aio-pika's underlying aiormq confirm channel; with an
-    `archive` stream name, one that also writes each message there (relay/amqp/archive.py)."""
+    """A pipeline that also writes each message to `stream`, over the channel `copies`."""
+    return Archiving(_open(kind, channel, timeout), _open(kind, copies, timeout), stream)
+
+
+def _open(
+    kind: Kind, channel: aiormq.abc.AbstractChannel, timeout: float
+) -> PublicPipeline | TickBatcher:
     concrete = _aiormq.concrete(channel)
-    pipeline: PublicPipeline | TickBatcher
     if kind == "public":
-        pipeline = PublicPipeline(concrete, timeout)
-    else:
-        pipeline = TickBatcher(concrete, timeout)
-    return pipeline if archive is None else Archiving(pipeline, archive)
+        return PublicPipeline(concrete, timeout)
+    return TickBatcher(concrete, timeout)

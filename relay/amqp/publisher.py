@@ -18,7 +18,7 @@ from aio_pika.abc import AbstractChannel, AbstractConnection
 from pamqp.commands import Basic
 
 from relay.amqp import _aiormq
-from relay.amqp.pipeline import Pipeline, choose, open_pipeline
+from relay.amqp.pipeline import Pipeline, choose, open_archiving, open_pipeline
 from relay.callback.envelope import Outgoing
 from relay.config import AmqpSettings, ArchiveSettings, TopologySettings
 from relay.contract import topology
@@ -213,14 +213,14 @@ class AmqpPublisher:
             ]
             await self._prepare_topology(channels[0])
             await self._prepare_archive(connection)
-            timeout = self._amqp.confirm_timeout
-            stream = self._names.archive if self._archive is not None else None
+            copies = [await self._open_confirm_channel(connection) for _ in self._copy_channels()]
             raw = tuple(
                 [
-                    open_pipeline(self._pipeline, await c.get_underlay_channel(), timeout, stream)
-                    for c in channels
+                    await self._open_pipeline(c, copies[i] if copies else None)
+                    for i, c in enumerate(channels)
                 ]
             )
+            channels += copies
         except BaseException:
             await connection.close()
             raise
@@ -237,6 +237,20 @@ class AmqpPublisher:
             pipeline=self._pipeline,
         )
         return lost
+
+    def _copy_channels(self) -> range:
+        """With the archive on, one more confirm channel per pipeline, for the copies."""
+        return range(self._amqp.channels if self._archive is not None else 0)
+
+    async def _open_pipeline(
+        self, channel: AbstractChannel, copies: AbstractChannel | None
+    ) -> Pipeline:
+        timeout = self._amqp.confirm_timeout
+        underlay = await channel.get_underlay_channel()
+        if copies is None:
+            return open_pipeline(self._pipeline, underlay, timeout)
+        archive = await copies.get_underlay_channel()
+        return open_archiving(self._pipeline, underlay, archive, timeout, self._names.archive)
 
     @staticmethod
     async def _open_confirm_channel(connection: AbstractConnection) -> AbstractChannel:
