@@ -81,6 +81,8 @@ async def declare_archive(
 async def declare_stream(
     channel: AbstractChannel, names: TopologySettings, archive: ArchiveSettings
 ) -> None:
+    """The archive stream, with the retention of `archive` (PRECONDITION_FAILED if it
+    exists with other arguments; the channel is then closed)."""
     await channel.declare_queue(names.archive, durable=True, arguments=archive_arguments(archive))
 
 

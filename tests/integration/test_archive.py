@@ -14,6 +14,7 @@ from aiohttp.test_utils import TestClient
 from structlog.testing import capture_logs
 
 from relay.config import ArchiveSettings, TopologySettings
+from relay.contract import topology
 from relay.edge.app import create_app
 from relay.recovery import archive
 from relay.recovery.window import Window
@@ -100,16 +101,11 @@ async def test_a_callback_the_archive_cannot_take_is_answered_503(
     await channel.queue_delete(names.archive)
     assert (await relay.post("/sms", data=BODIES["mo_text"])).status == 503
     assert (await relay.post("/sms", data=BODIES["mo_binary"])).status == 503
-    await channel.declare_queue(names.archive, durable=True, arguments=archive_arguments())
+    arguments = topology.archive_arguments(ArchiveSettings(enabled=True))
+    await channel.declare_queue(names.archive, durable=True, arguments=arguments)
     assert (await relay.post("/sms", data=BODIES["mo_text"])).status == 200
     bodies = [m.body for m in await drain(queue, 3, timeout=1.0)]
     assert bodies[-1] == BODIES["mo_text"]
-
-
-def archive_arguments() -> dict[str, Any]:
-    from relay.contract.topology import archive_arguments as arguments
-
-    return dict(arguments(ArchiveSettings(enabled=True)))
 
 
 async def test_a_stream_with_other_retention_is_kept_and_the_relay_serves(
