@@ -122,3 +122,16 @@ async def test_a_stream_with_other_retention_is_kept_and_the_relay_serves(
     ]
     assert (await relay.post("/sms", data=BODIES["mo_text"])).status == 200
     assert [m.body for m in await read_archive(channel, names.archive)] == [BODIES["mo_text"]]
+
+
+async def test_a_callback_no_queue_holds_is_still_503_with_the_archive_on(
+    start: Start, channel: AbstractChannel, names: TopologySettings
+) -> None:
+    """The unrouted queue gone too: the original comes back unroutable, so 503 as without
+    the archive, although its copy reached the stream; the relay keeps serving."""
+    relay = await start()
+    await channel.queue_delete(names.unrouted)
+    assert (await relay.post("/sms", data=BODIES["mo_text"])).status == 503
+    queue = await bind_all(channel, names)
+    assert (await relay.post("/sms", data=BODIES["mo_binary"])).status == 200
+    assert [m.body for m in await drain(queue, 1)] == [BODIES["mo_binary"]]
