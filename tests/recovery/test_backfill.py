@@ -17,6 +17,7 @@ from relay.config import ArchiveSettings, Secret, Settings, SinchSettings, Topol
 from relay.contract import topology
 from relay.recovery import archive
 from relay.recovery.backfill import Plan
+from relay.recovery.sinch_api import Kind
 from relay.recovery.window import Window
 from tests.integration.conftest import relay_settings
 from tests.names import unique_topology
@@ -64,7 +65,8 @@ async def test_with_the_archive_on_backfilled_messages_are_archived_too(
     """A later replay finds them: in the stream, marked x-relay-source: backfill."""
     names, channel = declared
     settings = with_sinch(relay_settings(amqp_url, names), sinch)
-    plan = Plan(WINDOW, ("inbounds",), dry_run=False, archive=True)
+    inbound: tuple[Kind, ...] = ("inbounds",)
+    plan = Plan(WINDOW, inbound, dry_run=False, archive=True)
     assert await backfill_cli.command(settings, plan) == {"mo_text": 2}
     whole = Window(NOW - datetime.timedelta(hours=1), NOW + datetime.timedelta(hours=1))
     kept = [m async for m in archive.read(channel, names.archive, whole, idle=0.5)]
