@@ -8,6 +8,7 @@ import datetime
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
+import aio_pika
 import pytest
 from aio_pika.abc import AbstractChannel, AbstractIncomingMessage
 from aiohttp.test_utils import TestClient
@@ -135,3 +136,18 @@ async def test_a_callback_no_queue_holds_is_still_503_with_the_archive_on(
     queue = await bind_all(channel, names)
     assert (await relay.post("/sms", data=BODIES["mo_binary"])).status == 200
     assert [m.body for m in await drain(queue, 1)] == [BODIES["mo_binary"]]
+
+
+async def test_an_alternate_exchange_still_fires_behind_an_exchange_to_exchange_binding(
+    channel: AbstractChannel, names: TopologySettings
+) -> None:
+    """The broker fact docs/recovery.md weighs the intake design on: reached through an
+    e2e binding, a channel exchange with no matching queue still uses its alternate."""
+    await topology.declare(channel, names)
+    intake = await channel.declare_exchange(f"{names.inbound}.intake", "topic", auto_delete=True)
+    inbound = await channel.get_exchange(names.inbound)
+    await inbound.bind(intake, routing_key="#")
+    await intake.publish(aio_pika.Message(BODIES["mo_text"]), routing_key="mo_text")
+    unrouted = await channel.get_queue(names.unrouted)
+    assert [m.body for m in await drain(unrouted, 1)] == [BODIES["mo_text"]]
+    await intake.delete()
