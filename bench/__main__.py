@@ -76,22 +76,35 @@ def _names() -> Any:
 async def _measure(ctx: phases.Context) -> tuple[Rounds, dict[str, str]]:
     rounds: Rounds = {}
     skipped: dict[str, str] = {}
+    relays: dict[str, procs.Server] = {}  # extra relay rows, each measured every round
     workers = _workers_flag(ctx.opts.workers)
     if workers is None:
         skipped[f"relay --workers {ctx.opts.workers}"] = (
             "`relay serve --help` has no --workers option yet"
         )
     await phases.prepare_ceiling(ctx)
+    if ctx.opts.archive:
+        await phases.prepare_archive_ceiling(ctx)
     async with contextlib.AsyncExitStack() as stack:
         bare = await stack.enter_async_context(_bare(ctx))
         relay = await stack.enter_async_context(_relay(ctx, [], ctx.server_cpus, "relay"))
+        if ctx.opts.archive:
+            archived = _relay(ctx, [], ctx.server_cpus, "relay-archive", archive=True)
+            relays["relay-archive"] = await stack.enter_async_context(archived)
         multi = None
         if workers is not None:
             multi = await stack.enter_async_context(_relay(ctx, workers, None, "relay-workers"))
         sink = await phases.bind_sink(ctx)
         await _warm(ctx, bare, relay, multi, sink)
+        for child in relays.values():
+            await phases.http_load(ctx, child.url, ctx.opts.warmup, True)
         for _ in range(ctx.opts.rounds):
             await _round(ctx, rounds, bare, relay, multi, sink)
+            for key, child in relays.items():
+                duration = ctx.opts.duration
+                rounds.setdefault(key, []).append(
+                    await phases.relay_round(ctx, child, sink, duration, True)
+                )
     return rounds, skipped
 
 
@@ -124,6 +137,11 @@ async def _round(
     add("w64 quorum", await phases.ceiling(ctx, 64, "quorum"))
     add("w1024 quorum", await phases.ceiling(ctx, 1024, "quorum"))
     add("w1024 classic", await phases.ceiling(ctx, 1024, "classic"))
+    if ctx.opts.archive:
+        stream, intake = ctx.names.queue("ceiling.archive"), ctx.names.exchange("ceiling.intake")
+        copy = await phases.ceiling(ctx, 1024, "quorum", copy_to=stream)
+        add("w1024 quorum+archive copy", copy)
+        add("w1024 quorum via intake", await phases.ceiling(ctx, 1024, "quorum", intake))
     add("http", await phases.http_load(ctx, bare.url, ctx.opts.http_seconds, True))
     add("relay", await phases.relay_round(ctx, relay, sink, ctx.opts.duration, True))
     if multi is not None:
@@ -147,10 +165,14 @@ async def _bare(ctx: phases.Context) -> AsyncIterator[procs.Server]:
 
 @contextlib.asynccontextmanager
 async def _relay(
-    ctx: phases.Context, extra: list[str], cpus: frozenset[int] | None, name: str
+    ctx: phases.Context,
+    extra: list[str],
+    cpus: frozenset[int] | None,
+    name: str,
+    archive: bool = False,
 ) -> AsyncIterator[procs.Server]:
     command = (*procs.taskset(cpus), sys.executable, "-m", "relay")
-    env = ctx.names.relay_env(ctx.opts.amqp_url)
+    env = ctx.names.relay_env(ctx.opts.amqp_url, archive)
     log = ctx.logs / f"{name}.log"
     relay = RelayProcess(env, log, args=extra, command=command, base_env=os.environ)
     async with procs.running(relay) as child:
@@ -182,6 +204,8 @@ def _fold(
     }
     if "relay-workers" in rounds:
         http[f"relay --workers {ctx.opts.workers}"] = report.http_row(rounds["relay-workers"])
+    if "relay-archive" in rounds:
+        http["relay (1 process, archive on)"] = report.http_row(rounds["relay-archive"])
     result: dict[str, Any] = {
         "meta": _meta(ctx, sizes),
         "ceiling": {k: report.ceiling_row(v) for k, v in rounds.items() if k.startswith("w")},
@@ -191,8 +215,15 @@ def _fold(
         "consumers": consumers,
         "rounds": rounds,
     }
-    result["lost"] = sum(r["lost"] for k in ("relay", "relay-workers") for r in rounds.get(k, []))
+    relays = ("relay", "relay-workers", "relay-archive")
+    result["lost"] = sum(r["lost"] for k in relays for r in rounds.get(k, []))
     return result
+
+
+_ARCHIVE_CEILINGS = {
+    "w1024 quorum+archive copy": "broker ceiling, archive copy / plain (w1024)",
+    "w1024 quorum via intake": "broker ceiling, intake exchange / plain (w1024)",
+}
 
 
 def _ratios(rounds: Rounds) -> dict[str, Any]:
@@ -208,6 +239,16 @@ def _ratios(rounds: Rounds) -> dict[str, Any]:
             rounds["http"], rounds["relay"], "rps", "rps"
         ),
     }
+    for variant, label in _ARCHIVE_CEILINGS.items():
+        if variant in rounds:
+            ratios[label] = report.ratio(rounds[variant], rounds["w1024 quorum"], "rate", "rate")
+    if "relay-archive" in rounds:
+        ratios["relay archive on / off (throughput)"] = report.ratio(
+            rounds["relay-archive"], rounds["relay"], "rps", "rps"
+        )
+        ratios["relay archive on / off (p99)"] = report.ratio(
+            rounds["relay-archive"], rounds["relay"], "p99_us", "p99_us"
+        )
     if "relay-workers" in rounds:
         ratios["relay --workers / broker ceiling (w64, quorum)"] = report.ratio(
             rounds["relay-workers"], rounds["w64 quorum"], "rps", "rate"

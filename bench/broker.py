@@ -30,6 +30,7 @@ class Names:
             delivery_reports=f"{prefix}.delivery_reports",
             inbound=f"{prefix}.inbound",
             unrouted=f"{prefix}.unrouted",
+            archive=f"{prefix}.archive",
         )
 
     def queue(self, purpose: str) -> str:
@@ -42,13 +43,15 @@ class Names:
     def relay_objects(self) -> tuple[list[str], list[str]]:
         """Queues and exchanges a relay run creates: for clean-up."""
         topology = self.topology()
-        queues = [self.relay_sink(), topology.unrouted]
+        queues = [self.relay_sink(), topology.unrouted, topology.archive]
         return queues, [topology.delivery_reports, topology.inbound, topology.unrouted]
 
-    def relay_env(self, amqp_url: str) -> dict[str, str]:
-        """Environment of a relay process publishing to this run's exchanges."""
+    def relay_env(self, amqp_url: str, archive: bool = False) -> dict[str, str]:
+        """Environment of a relay process publishing to this run's exchanges (and, with
+        `archive`, to this run's archive stream too)."""
         topology = environment("topology", self.topology())
-        return {"RELAY_AMQP_URL": amqp_url, "RELAY_LOGGING_FORMAT": "json", **topology}
+        env = {"RELAY_AMQP_URL": amqp_url, "RELAY_LOGGING_FORMAT": "json", **topology}
+        return env | ({"RELAY_ARCHIVE_ENABLED": "true"} if archive else {})
 
     def exchange(self, purpose: str) -> str:
         return f"bench.{self.run_id}.x.{purpose}"

@@ -7,7 +7,9 @@ and load whatever else the machine is doing. Two runs: the server started and st
 with no load, and with `--requests` callbacks from wrk (64 connections); the difference
 divided by the requests is what one request costs.
 
-`python -m bench.instructions [--requests 3000] [--server relay|bare]`; needs valgrind.
+`python -m bench.instructions [--requests 3000] [--server relay|bare] [--archive]`; needs
+valgrind. `--archive` measures the relay twice in one run, with `archive.enabled` off and
+on, and prints both and their ratio.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from bench.payloads import sample
 
 _TOTALS = re.compile(rb"^(?:summary|totals): (\d+)", re.MULTILINE)
 _START_PATIENCE = 300.0  # Python under callgrind starts many times slower
-_REQUESTS_PER_SECOND = 100  # a floor for the relay under callgrind, for wrk's duration
+_REQUESTS_PER_SECOND = 20  # a floor for the relay under callgrind on a busy machine: wrk's duration
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -37,12 +39,24 @@ def main(argv: list[str] | None = None) -> int:
         if shutil.which(tool) is None:
             print(f"bench.instructions: {tool} is not installed", file=sys.stderr)
             return 2
+    if args.archive:
+        return _archive_pair(args.requests, args.amqp_url)
     per_request = asyncio.run(measure(args.server, args.requests, args.amqp_url))
     print(f"{args.server}: {per_request:,.0f} instructions per request ({args.requests} requests)")
     return 0
 
 
-async def measure(server: str, requests: int, amqp_url: str) -> float:
+def _archive_pair(requests: int, amqp_url: str) -> int:
+    """The relay with the archive off, then on, in one run: both counts and their ratio."""
+    off = asyncio.run(measure("relay", requests, amqp_url))
+    on = asyncio.run(measure("relay", requests, amqp_url, archive=True))
+    for label, value in (("archive off", off), ("archive on", on)):
+        print(f"relay, {label}: {value:,.0f} instructions per request ({requests} requests)")
+    print(f"archive on / off: {on / off:.3f}")
+    return 0
+
+
+async def measure(server: str, requests: int, amqp_url: str, archive: bool = False) -> float:
     """Instructions of `requests` callbacks minus those of an idle start and stop."""
     names = Names(uuid.uuid4().hex[:8])
     with tempfile.TemporaryDirectory(prefix="relay-instructions-") as tmp:
@@ -50,8 +64,8 @@ async def measure(server: str, requests: int, amqp_url: str) -> float:
         script = wrk.write_script(sample(512), work / "post.lua")
         try:
             idle, loaded = await asyncio.gather(
-                _count(server, 0, work, script, names, amqp_url),
-                _count(server, requests, work, script, names, amqp_url),
+                _count(server, 0, work, script, names, amqp_url, archive),
+                _count(server, requests, work, script, names, amqp_url, archive),
             )
         finally:
             await _cleanup(names, amqp_url)
@@ -59,13 +73,19 @@ async def measure(server: str, requests: int, amqp_url: str) -> float:
 
 
 async def _count(
-    server: str, requests: int, work: Path, script: Path, names: Names, amqp_url: str
+    server: str,
+    requests: int,
+    work: Path,
+    script: Path,
+    names: Names,
+    amqp_url: str,
+    archive: bool = False,
 ) -> int:
     out = work / f"callgrind.{requests}.out"
     port = procs.free_port()
     argv = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", sys.executable]
     argv += _server_args(server, port)
-    env = _relay_env(names, amqp_url) if server == "relay" else {}
+    env = _relay_env(names, amqp_url, archive) if server == "relay" else {}
     log = work / f"{server}.{requests}.log"
     async with procs.server(argv, port, log, env, _START_PATIENCE, _START_PATIENCE) as child:
         if requests:
@@ -91,9 +111,9 @@ def _server_args(server: str, port: int) -> list[str]:
     return ["-m", "relay", "serve", "--host", "127.0.0.1", "--port", str(port)]
 
 
-def _relay_env(names: Names, amqp_url: str) -> dict[str, str]:
+def _relay_env(names: Names, amqp_url: str, archive: bool) -> dict[str, str]:
     confirm = {"RELAY_AMQP_CONFIRM_TIMEOUT": "60"}  # callgrind slows the relay, not RabbitMQ
-    return names.relay_env(amqp_url) | confirm
+    return names.relay_env(amqp_url, archive) | confirm
 
 
 def _instructions(path: Path) -> int:
@@ -111,6 +131,7 @@ def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m bench.instructions", description=__doc__)
     p.add_argument("--requests", type=int, default=3000)
     p.add_argument("--server", choices=("relay", "bare"), default="relay")
+    p.add_argument("--archive", action="store_true", help="the relay with archive off, then on")
     p.add_argument(
         "--amqp-url",
         default=os.environ.get("RELAY_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/"),

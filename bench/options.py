@@ -25,6 +25,7 @@ class Options:
     pin: bool
     json_path: Path | None
     keep_logs: bool
+    archive: bool = False  # also measure a relay with archive.enabled, in the same rounds
 
     @property
     def cpus(self) -> tuple[frozenset[int], frozenset[int]] | None:
@@ -75,6 +76,11 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--quick", action="store_true", help="tiny smoke run (seconds, not minutes)")
     p.add_argument("--json", type=Path, help=f"result file (default: {RESULTS}/bench-*.json)")
     p.add_argument("--keep-logs", action="store_true", help="keep the servers' output files")
+    p.add_argument(
+        "--archive",
+        action="store_true",
+        help="add a row: the relay with archive.enabled, measured in the same rounds",
+    )
     return p
 
 
@@ -97,4 +103,5 @@ def parse(argv: list[str] | None = None) -> Options:
         pin=a.pin,
         json_path=a.json,
         keep_logs=a.keep_logs,
+        archive=a.archive,
     )

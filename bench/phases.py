@@ -53,13 +53,32 @@ async def prepare_ceiling(ctx: Context) -> None:
             await broker.sink(ch, ctx.names.queue(f"ceiling.{kind}"), exchanges, kind)
 
 
-async def ceiling(ctx: Context, window: int, kind: str) -> dict[str, Any]:
-    """Raw confirmed publishes from a child process on the servers' core."""
+async def prepare_archive_ceiling(ctx: Context) -> None:
+    """The two ways to archive, side by side on the quorum ceiling's exchange: a stream for
+    a second publish, and an intake exchange bound to that exchange and to a stream."""
+    async with broker.channel(ctx.opts.amqp_url) as ch:
+        for stream in ("ceiling.archive", "ceiling.intake.archive"):
+            await ch.queue_declare(
+                ctx.names.queue(stream), durable=True, arguments={"x-queue-type": "stream"}
+            )
+        intake = ctx.names.exchange("ceiling.intake")
+        await broker.topic_exchange(ch, intake)
+        await ch.exchange_bind(ctx.names.exchange("ceiling.quorum"), intake, routing_key="#")
+        await ch.queue_bind(ctx.names.queue("ceiling.intake.archive"), intake, routing_key="#")
+
+
+async def ceiling(
+    ctx: Context, window: int, kind: str, exchange: str = "", copy_to: str = ""
+) -> dict[str, Any]:
+    """Raw confirmed publishes from a child process on the servers' core (into the `kind`
+    ceiling queue, by its own exchange unless `exchange` is given; `copy_to`: see
+    bench/ceiling.py)."""
     argv = [
         *procs.taskset(ctx.server_cpus), sys.executable, "-m", "bench.ceiling",
-        "--url", ctx.opts.amqp_url, "--exchange", ctx.names.exchange(f"ceiling.{kind}"),
+        "--url", ctx.opts.amqp_url,
+        "--exchange", exchange or ctx.names.exchange(f"ceiling.{kind}"),
         "--window", str(window), "--seconds", str(ctx.opts.ceiling_seconds),
-        "--max-messages", str(ctx.opts.max_requests),
+        "--max-messages", str(ctx.opts.max_requests), "--copy-to", copy_to,
     ]  # fmt: skip
     proc = await asyncio.create_subprocess_exec(*argv, stdout=subprocess.PIPE)
     out, _ = await asyncio.wait_for(proc.communicate(), ctx.opts.ceiling_seconds + 60)
@@ -115,5 +134,6 @@ async def cleanup(ctx: Context) -> None:
     """Delete every queue and exchange this run may have created."""
     queues, exchanges = ctx.names.relay_objects()
     queues += [ctx.names.queue(f"ceiling.{k}") for k in QUEUE_KINDS]
-    exchanges += [ctx.names.exchange(f"ceiling.{k}") for k in QUEUE_KINDS]
+    queues += [ctx.names.queue(f"ceiling.{k}") for k in ("archive", "intake.archive")]
+    exchanges += [ctx.names.exchange(f"ceiling.{k}") for k in (*QUEUE_KINDS, "intake")]
     await broker.delete(ctx.opts.amqp_url, queues, exchanges)

@@ -14,5 +14,6 @@ def unique_topology(prefix: str = "t") -> TopologySettings:
         delivery_reports=f"{tag}.delivery_reports",
         inbound=f"{tag}.inbound",
         unrouted=f"{tag}.unrouted",
+        archive=f"{tag}.archive",
         unrouted_queue_type="classic",
     )

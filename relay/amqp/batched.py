@@ -70,6 +70,30 @@ class TickBatcher:
             # Returns are matched to publishes by message_id: forget it once settled.
             _aiormq.forget(self._channel, message.message_id)
 
+    def submit(self, message: Outgoing) -> Confirm:
+        """`publish` without waiting: the future of `message`'s answer, written this tick.
+
+        For the archive copy (relay/amqp/archive.py); `forget` or `abandon` it once settled.
+        """
+        waiter: Confirm = self._loop.create_future()
+        if not self._pending:
+            self._loop.call_soon(self._flush)
+        self._pending.append((message, waiter))
+        return waiter
+
+    def forget(self, message: Outgoing) -> None:
+        _aiormq.forget(self._channel, message.message_id)
+
+    def abandon(self, message: Outgoing, waiter: Confirm) -> None:
+        """Nobody waits for `waiter` any more: drop it so its confirm or return is ignored."""
+        if waiter.done():
+            if not waiter.cancelled():
+                waiter.exception()  # retrieved: no "exception never retrieved" warning
+        else:
+            waiter.cancel()
+            _aiormq.expire(self._channel, {waiter})
+        self.forget(message)
+
     def _flush(self) -> None:
         batch, self._pending = self._pending, []
         # One timer per tick bounds every waiter of the batch, whatever happens below.

@@ -14,6 +14,7 @@ import aiormq
 import structlog
 
 from relay.amqp import _aiormq
+from relay.amqp.archive import Archiving
 from relay.amqp.batched import TickBatcher
 from relay.amqp.public import PublicPipeline
 from relay.callback.envelope import Outgoing
@@ -49,6 +50,23 @@ def choose(wanted: Kind) -> Kind:
 
 def open_pipeline(kind: Kind, channel: aiormq.abc.AbstractChannel, timeout: float) -> Pipeline:
     """A pipeline of `kind` over aio-pika's underlying aiormq confirm channel."""
+    return _open(kind, channel, timeout)
+
+
+def open_archiving(
+    kind: Kind,
+    channel: aiormq.abc.AbstractChannel,
+    copies: aiormq.abc.AbstractChannel,
+    timeout: float,
+    stream: str,
+) -> Pipeline:
+    """A pipeline that also writes each message to `stream`, over the channel `copies`."""
+    return Archiving(_open(kind, channel, timeout), _open(kind, copies, timeout), stream)
+
+
+def _open(
+    kind: Kind, channel: aiormq.abc.AbstractChannel, timeout: float
+) -> PublicPipeline | TickBatcher:
     concrete = _aiormq.concrete(channel)
     if kind == "public":
         return PublicPipeline(concrete, timeout)

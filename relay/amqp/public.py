@@ -9,6 +9,9 @@ queued, not while the socket drains, so concurrent publishes pipeline their conf
 
 from __future__ import annotations
 
+import asyncio
+from typing import Any
+
 import aiormq
 
 from relay.callback.envelope import Outgoing
@@ -40,3 +43,18 @@ class PublicPipeline:
             timeout=self._timeout,
             wait=False,
         )
+
+    def submit(self, message: Outgoing) -> asyncio.Future[Any]:
+        """`publish` started without waiting (for the archive copy, relay/amqp/archive.py)."""
+        return asyncio.ensure_future(self.publish(message))
+
+    def forget(self, message: Outgoing) -> None:
+        """Nothing to forget: aiormq drops a settled publish's message id itself."""
+
+    def abandon(self, message: Outgoing, waiter: asyncio.Future[Any]) -> None:
+        """Nobody waits for `waiter` any more: cancel it (aiormq rolls back an unsent one)."""
+        if waiter.done():
+            if not waiter.cancelled():
+                waiter.exception()
+        else:
+            waiter.cancel()

@@ -18,9 +18,9 @@ from aio_pika.abc import AbstractChannel, AbstractConnection
 from pamqp.commands import Basic
 
 from relay.amqp import _aiormq
-from relay.amqp.pipeline import Pipeline, choose, open_pipeline
+from relay.amqp.pipeline import Pipeline, choose, open_archiving, open_pipeline
 from relay.callback.envelope import Outgoing
-from relay.config import AmqpSettings, TopologySettings
+from relay.config import AmqpSettings, ArchiveSettings, TopologySettings
 from relay.contract import topology
 from relay.contract.broker import connect_error
 from relay.errors import (
@@ -49,9 +49,12 @@ class AmqpPublisher:
     to another cluster node.
     """
 
-    def __init__(self, amqp: AmqpSettings, names: TopologySettings) -> None:
+    def __init__(
+        self, amqp: AmqpSettings, names: TopologySettings, archive: ArchiveSettings | None = None
+    ) -> None:
         self._amqp = amqp
         self._names = names
+        self._archive = archive if archive is not None and archive.enabled else None
         self._connection: AbstractConnection | None = None
         self._unblocked: asyncio.Event | None = None  # cleared while the broker blocks us
         self._pipeline = choose(amqp.pipeline)
@@ -210,13 +213,15 @@ class AmqpPublisher:
                 await self._open_confirm_channel(connection) for _ in range(self._amqp.channels)
             ]
             await self._prepare_topology(channels[0])
-            timeout = self._amqp.confirm_timeout
+            await self._prepare_archive(connection)
+            copies = [await self._open_confirm_channel(connection) for _ in self._copy_channels()]
             raw = tuple(
                 [
-                    open_pipeline(self._pipeline, await c.get_underlay_channel(), timeout)
-                    for c in channels
+                    await self._open_pipeline(c, copies[i] if copies else None)
+                    for i, c in enumerate(channels)
                 ]
             )
+            channels += copies
         except BaseException:
             await connection.close()
             raise
@@ -233,6 +238,20 @@ class AmqpPublisher:
             pipeline=self._pipeline,
         )
         return lost
+
+    def _copy_channels(self) -> range:
+        """With the archive on, one more confirm channel per pipeline, for the copies."""
+        return range(self._amqp.channels if self._archive is not None else 0)
+
+    async def _open_pipeline(
+        self, channel: AbstractChannel, copies: AbstractChannel | None
+    ) -> Pipeline:
+        timeout = self._amqp.confirm_timeout
+        underlay = await channel.get_underlay_channel()
+        if copies is None:
+            return open_pipeline(self._pipeline, underlay, timeout)
+        archive = await copies.get_underlay_channel()
+        return open_archiving(self._pipeline, underlay, archive, timeout, self._names.archive)
 
     @staticmethod
     async def _open_confirm_channel(connection: AbstractConnection) -> AbstractChannel:
@@ -252,7 +271,14 @@ class AmqpPublisher:
         if self._names.declare:
             await topology.declare(channel, self._names)
         else:
-            await topology.check(channel, self._names)
+            await topology.check(channel, self._names, archive=self._archive)
+
+    async def _prepare_archive(self, connection: AbstractConnection) -> None:
+        """Declare the archive stream; one that exists with other retention is kept as is."""
+        if self._archive is None or not self._names.declare:
+            return
+        if not await topology.declare_archive(connection, self._names, self._archive):
+            log.warning("archive.retention_differs", stream=self._names.archive[:64])
 
 
 def _describe(exc: BaseException) -> str:

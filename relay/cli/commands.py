@@ -5,6 +5,8 @@ relay simulate --url URL [--rate R] [--count N] [--secret-env NAME] [--concurren
 relay asyncapi                 print the AsyncAPI document of the AMQP side
 relay topology declare|check   create or verify the exchanges and the unrouted queue
 relay config --reference       print the settings reference table (Markdown)
+relay replay --since D|T [--until D|T] [--type T] (--to-queue Q | --to-exchange) [--dry-run]
+relay backfill --since D|T [--until D|T] [--inbound] [--delivery-reports] [--dry-run]
 relay unrouted list|redrive    look into the unrouted queue, republish what is now routable
 relay quarantine list|redrive  look into refused callbacks, re-check and republish them
 
@@ -85,6 +87,24 @@ def add_commands(sub: Subparsers) -> None:
         prints=True,
     )
     quarantine.add_arguments(qua)
+    _add_recovery(sub)
+
+
+def _add_recovery(sub: Subparsers) -> None:
+    from relay.cli import backfill, replay
+
+    rep = command(
+        sub, "replay", "republish a time window of the archive stream", replay.run, prints=True
+    )
+    replay.add_arguments(rep)
+    back = command(
+        sub,
+        "backfill",
+        "publish what Sinch's list APIs hold for a window",
+        backfill.run,
+        prints=True,
+    )
+    backfill.add_arguments(back)
 
 
 def sections() -> tuple[Section, ...]:

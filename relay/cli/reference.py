@@ -132,12 +132,14 @@ def _bounds(meta: Any) -> str:
         value = getattr(meta, attr, None)
         if value is not None:
             parts.append(sign if attr == "min_length" else f"{sign} {value}")
+    if getattr(meta, "pattern", None) is not None:
+        parts.append(f"matching `{meta.pattern}`")
     return ", ".join(parts)
 
 
 def _default(value: Any) -> str:
     if isinstance(value, Secret):
-        return f"`{value.reveal()}`"
+        return f"`{value.reveal()}`" if value.reveal() else "(empty)"
     if isinstance(value, enum.Enum):
         return f"`{value.value}`"
     if isinstance(value, tuple):

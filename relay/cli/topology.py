@@ -15,7 +15,7 @@ from typing import TextIO
 
 from aio_pika.abc import AbstractChannel
 
-from relay.config import QuarantineSettings, Settings, TopologySettings
+from relay.config import ArchiveSettings, QuarantineSettings, Settings, TopologySettings
 from relay.contract import topology
 from relay.contract.routing import ROUTES, exchange_for
 from relay.contract.topology import TopologyMissing
@@ -30,12 +30,15 @@ async def declare(
     names: TopologySettings,
     example: str | None,
     quarantine: QuarantineSettings | None = None,
+    archive: ArchiveSettings | None = None,
 ) -> str:
     """Declare the topology (and the example queue); a one-line report."""
-    await topology.declare(channel, names, quarantine)
+    await topology.declare(channel, names, quarantine, archive)
     declared = f"{names.delivery_reports}, {names.inbound}, {names.unrouted}"
     if quarantine is not None and quarantine.enabled:
         declared += f", {quarantine.queue}"
+    if archive is not None and archive.enabled:
+        declared += f", {names.archive}"
     if example is None:
         return f"declared {declared}"
     await bind_example(channel, names, example)
@@ -62,10 +65,14 @@ async def command(settings: Settings, action: str, example: str | None, out: Tex
         channel = await connection.channel()
         try:
             if action == "check":
-                await topology.check(channel, settings.topology, settings.quarantine)
+                await topology.check(
+                    channel, settings.topology, settings.quarantine, settings.archive
+                )
                 print("topology ok", file=out)
                 return 0
-            report = await declare(channel, settings.topology, example, settings.quarantine)
+            report = await declare(
+                channel, settings.topology, example, settings.quarantine, settings.archive
+            )
             print(report, file=out)
             return 0
         except TopologyMissing as exc:

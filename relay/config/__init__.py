@@ -3,6 +3,7 @@
 from relay.config.settings import (
     DEFAULT_AMQP_URL,
     AmqpSettings,
+    ArchiveSettings,
     ConfigError,
     HttpSettings,
     LoggingSettings,
@@ -11,6 +12,7 @@ from relay.config.settings import (
     SecuritySettings,
     Settings,
     ShutdownSettings,
+    SinchSettings,
     TopologySettings,
     env_var,
     environment,
@@ -20,6 +22,7 @@ from relay.config.settings import (
 __all__ = [
     "DEFAULT_AMQP_URL",
     "AmqpSettings",
+    "ArchiveSettings",
     "ConfigError",
     "HttpSettings",
     "LoggingSettings",
@@ -28,6 +31,7 @@ __all__ = [
     "SecuritySettings",
     "Settings",
     "ShutdownSettings",
+    "SinchSettings",
     "TopologySettings",
     "env_var",
     "environment",

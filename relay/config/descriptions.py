@@ -31,6 +31,7 @@ DESCRIPTIONS: Mapping[str, str] = {
     "topology.inbound": "Topic exchange for inbound messages (MO).",
     "topology.unrouted": "Fanout exchange and queue for callbacks no binding matched.",
     "topology.unrouted_queue_type": "Queue type of the unrouted queue.",
+    "topology.archive": "Stream that keeps every accepted callback (with `archive.enabled`).",
     "topology.declare": "Declare the topology at start-up; false: only check it exists.",
     "logging.level": "Log level.",
     "logging.format": "`json`, `console`, or `auto` (console on a TTY, JSON otherwise).",
@@ -93,6 +94,16 @@ DESCRIPTIONS: Mapping[str, str] = {
     "quarantine.queue": "Durable queue holding refused callbacks (no password or token in clear).",
     "quarantine.max_messages": "Callbacks the quarantine holds; beyond it the oldest is dropped.",
     "quarantine.max_bytes": "Body bytes the quarantine holds; beyond it the oldest is dropped.",
+    "archive.enabled": "Also keep every accepted callback in the `topology.archive` stream, "
+    "for `relay replay` (docs/recovery.md).",
+    "archive.max_age": "Archive retention by age, in RabbitMQ syntax (`7D`, `36h`; "
+    "units Y M D h m s).",
+    "archive.max_bytes": "Archive retention by size in bytes (oldest segments dropped first).",
+    "archive.segment_bytes": "Archive segment size: retention drops whole segments.",
+    "sinch.api_url": "Sinch SMS REST API base URL of your region (`us`, `eu`, `au`, `br`, `ca`: "
+    "`https://<region>.sms.api.sinch.com`), for `relay backfill`.",
+    "sinch.service_plan_id": "Sinch service plan id, for `relay backfill`.",
+    "sinch.api_token": "Sinch API token of the service plan (secret), sent as a Bearer token.",
     "consumers.amqp_url": "Worker's broker URL (secret). Unset with `amqp_urls`: the relay's.",
     "consumers.amqp_urls": "Several broker URLs, tried in turn; overrides `amqp_url`.",
     "consumers.connection_name": "Connection name shown in the management UI.",

@@ -85,6 +85,8 @@ class TopologySettings:
     inbound: str = "sinch.sms.inbound"
     unrouted: str = "sinch.sms.unrouted"
     unrouted_queue_type: Literal["quorum", "classic"] = "quorum"
+    # The stream every accepted callback is also kept in, when archive.enabled.
+    archive: str = "sinch.sms.archive"
     # false: only check passively that the exchanges and the unrouted queue exist.
     declare: bool = True
 
@@ -193,6 +195,27 @@ class QuarantineSettings:
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
+class ArchiveSettings:
+    """The archive stream (topology.archive): off by default; docs/recovery.md."""
+
+    enabled: bool = False
+    # RabbitMQ's x-max-age syntax: a number and one of Y, M, D, h, m, s.
+    max_age: Annotated[str, Meta(pattern=r"^[1-9][0-9]*[YMDhms]$")] = "7D"
+    max_bytes: Annotated[int, Meta(ge=1)] = 10 * 1024**3
+    # Retention drops whole segments: smaller segments trim closer to the limits.
+    segment_bytes: Annotated[int, Meta(ge=1024, le=3 * 1024**3)] = 100 * 1024**2
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class SinchSettings:
+    """Sinch's REST API, for `relay backfill` (docs/recovery.md)."""
+
+    api_url: str = "https://us.sms.api.sinch.com"
+    service_plan_id: str = ""
+    api_token: Secret = Secret("")  # empty: not configured; sent as a Bearer token
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
 class Settings:
     http: HttpSettings = HttpSettings()
     amqp: AmqpSettings = AmqpSettings()
@@ -201,6 +224,8 @@ class Settings:
     shutdown: ShutdownSettings = ShutdownSettings()
     security: SecuritySettings = SecuritySettings()
     quarantine: QuarantineSettings = QuarantineSettings()
+    archive: ArchiveSettings = ArchiveSettings()
+    sinch: SinchSettings = SinchSettings()
 
 
 SECTIONS = tuple(

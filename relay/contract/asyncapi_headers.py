@@ -33,11 +33,16 @@ def headers(forward: tuple[str, ...], signature: bool) -> Doc:
             "description": "a genuine Sinch signature outside its window, never published "
             "before (only with a shared replay store: security.replay_store)",
         },
+        message.REPLAYED: {
+            "type": "boolean",
+            "description": "republished from the archive by `relay replay` (same dedup key)",
+        },
         message.RELAY_SOURCE: {
             "type": "string",
             "enum": ["unrouted", "quarantine", "replay", "backfill"],
             "description": "set only on a message a recovery command published again "
-            "(docs/recovery.md); same body and x-dedup-key as the original",
+            "(docs/recovery.md); same body and x-dedup-key as the original (`backfill`: "
+            "built from Sinch's list APIs, not the signed bytes)",
         },
         TRACEPARENT: {**text, "description": "W3C trace context of the relay's hop"},
         TRACESTATE: {**text, "description": "W3C tracestate, when Sinch's caller sent one"},

@@ -25,8 +25,10 @@ SINCH_TYPE: Final = "x-sinch-type"
 # A genuine signature outside its window, published because a shared replay memory says
 # it never was before (docs/security.md, "Replay memory across replicas").
 SIGNATURE_STALE: Final = "x-signature-stale"
-# Where a republished message came from (`quarantine`, `replay`, `backfill`): absent on
-# what the edge published as it arrived (docs/recovery.md).
+# Republished from the archive by `relay replay` (docs/recovery.md).
+REPLAYED: Final = "x-replayed"
+# Where a republished message came from (`unrouted`, `quarantine`, `replay`, `backfill`):
+# absent on what the edge published as it arrived (docs/recovery.md).
 RELAY_SOURCE: Final = "x-relay-source"
 # An allowlisted request header travels as "http-<lower-case name>".
 FORWARDED_PREFIX: Final = "http-"

@@ -126,7 +126,7 @@ def _quarantine_sink(
 
 async def _amqp_publisher(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
-    publisher = AmqpPublisher(settings.amqp, settings.topology)
+    publisher = AmqpPublisher(settings.amqp, settings.topology, settings.archive)
     await publisher.start()
     app[PUBLISHER] = publisher
     yield

@@ -102,3 +102,24 @@ async def test_unreachable_broker_exits_2_without_the_url(tag: str) -> None:
     assert code == 2
     assert "cannot reach the broker" in err
     assert "hunter2" not in out + err
+
+
+async def test_with_the_archive_on_declare_creates_the_stream_and_check_needs_it(
+    amqp_url: str, tag: str
+) -> None:
+    """RELAY_ARCHIVE_ENABLED: check fails without the stream, declare makes it, check passes."""
+    env = {**_env(amqp_url, tag), "RELAY_ARCHIVE_ENABLED": "true",
+           "RELAY_TOPOLOGY_ARCHIVE": f"test.topo.{tag}.archive"}  # fmt: skip
+    try:
+        assert (await _relay(env, "declare"))[0] == 0
+        async with await aio_pika.connect(amqp_url) as connection:
+            await (await connection.channel()).queue_delete(f"test.topo.{tag}.archive")
+        code, _, err = await _relay(env, "check")
+        assert (code, err.strip()) == (
+            1, f"relay topology: check failed: queue 'test.topo.{tag}.archive' does not exist"
+        )  # fmt: skip
+        assert (await _relay(env, "declare"))[0] == 0
+        assert (await _relay(env, "check"))[0] == 0
+    finally:
+        async with await aio_pika.connect(amqp_url) as connection:
+            await (await connection.channel()).queue_delete(f"test.topo.{tag}.archive")
