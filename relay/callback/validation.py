@@ -54,11 +54,16 @@ def parse_object(body: bytes) -> tuple[dict[str, Any], str | None]:
     kept as parsed (too deep, an integer too long): downstream parsers would refuse it too.
 
     orjson first; then stdlib `json` and `deep_json` where orjson is stricter than JSON.
+    A body of more than `deep_json.MAX_CONTAINERS` arrays and objects is never built
+    whole (tens of bytes of memory per byte of body): its top level only, and unrouted.
     """
-    try:
-        doc, too_deep = orjson.loads(body), None
-    except orjson.JSONDecodeError:
-        doc, too_deep = _lenient_loads(body)
+    if deep_json.too_many_containers(body):
+        doc, too_deep = _top_level(body), "too_many_containers"
+    else:
+        try:
+            doc, too_deep = orjson.loads(body), None
+        except orjson.JSONDecodeError:
+            doc, too_deep = _lenient_loads(body)
     if not isinstance(doc, dict):
         raise BadRequest("body is not a JSON object")
     return doc, too_deep
@@ -88,6 +93,13 @@ def _lenient_loads(body: bytes) -> tuple[Any, str | None]:
     except ValueError:
         raise BadRequest("body is not valid UTF-8 JSON") from None
     return doc, "nesting_too_deep" if truncated else None
+
+
+def _top_level(body: bytes) -> Any:
+    try:
+        return deep_json.loads(body.decode("utf-8-sig"), keep_depth=1)[0]
+    except ValueError:
+        raise BadRequest("body is not valid UTF-8 JSON") from None
 
 
 def _unrouted_reason(type_: str, doc: Mapping[str, Any]) -> str | None:
