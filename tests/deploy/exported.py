@@ -29,6 +29,8 @@ def relay_exposition() -> bytes:
     m.in_flight.set(1)
     m.broker_up.set(1)
     m.auth_failures.labels("/sms", "signature").inc()
+    m.replays.labels("/sms").inc()
+    m.stale_signatures.labels("/sms", "unrouted").inc()
     return generate_latest(m.registry)
 
 
