@@ -44,10 +44,11 @@ _TOKEN = re.compile(
     r"[ \t\n\r]*(?:([\[\]{}:,])|(\")|(-?(?:0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]+)?)"
     r"|(true|false|null))"
 )
-# A string; a run of openers; a run of closers; or a stretch of scalars and flat
-# containers (`[1,2],{}`), which leave the depth as it was.
+# A string; a run of closers; or a stretch of openers, scalars and flat containers
+# (`[1,[2],{}`): each closer in it closes a flat container opened in it, so the depth
+# never falls inside a stretch, and its brackets are counted in C, not token by token.
 _SKIP = re.compile(
-    r'"(?:[^"\\]|\\.)*"|[\[{]+|[\]}]+|(?:[\[{][^"\[\]{}]*[\]}]|[^"\[\]{}])+', re.DOTALL
+    r'"(?:[^"\\]|\\.)*"|[\]}]+|(?:[\[{][^"\[\]{}]*[\]}]|[\[{]+|[^"\[\]{}]+)++', re.DOTALL
 )
 _LITERALS: Final = {"true": True, "false": False, "null": None}
 _TRAILING = re.compile(r"[ \t\n\r]*")
@@ -182,8 +183,14 @@ class _Parser:
             if m is None:
                 raise ValueError("unterminated container")
             self.pos, run = m.end(), m.group()
-            if run[0] in "[{":
-                depth += len(run)
-            elif run[0] in "]}":
+            if run[0] in "]}":
                 depth -= len(run)
+            elif run[0] != '"':
+                depth += _balance(run)
         self.pos += depth  # a run of closers may also close containers above this one
+
+
+def _balance(stretch: str) -> int:
+    """Openers minus closers in a stretch without strings."""
+    opened = stretch.count("[") + stretch.count("{")
+    return opened - stretch.count("]") - stretch.count("}")

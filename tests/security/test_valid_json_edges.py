@@ -5,13 +5,18 @@ relayed unrouted with a reason, never answered 400 (which Sinch drops)."""
 from __future__ import annotations
 
 import io
+import json
 import tracemalloc
+from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from relay.callback import deep_json
 from relay.callback.validation import classify
 from tests.security.conftest import MO_TEXT, RelayFactory
+from tests.security.strategies import JSON_VALUES
 from tests.support.fakes import headers_of
 
 DEEP = b'{"type":"mo_text","x":' + b"[" * 5000 + b"]" * 5000 + b"}"
@@ -97,3 +102,25 @@ def test_a_body_of_many_containers_is_not_built_whole() -> None:
         tracemalloc.stop()
     assert event.unrouted_reason == "too_many_containers"
     assert peak < 4 * len(NESTED), f"peak {peak} bytes for a {len(NESTED)}-byte body"
+
+
+def _cut(value: Any, keep_depth: int, depth: int = 0) -> Any:
+    """`value` as deep_json keeps it: containers from `keep_depth` levels down are TOO_DEEP."""
+    if isinstance(value, list | dict) and depth >= keep_depth:
+        return deep_json.TOO_DEEP
+    if isinstance(value, list):
+        return [_cut(v, keep_depth, depth + 1) for v in value]
+    if isinstance(value, dict):
+        return {k: _cut(v, keep_depth, depth + 1) for k, v in value.items()}
+    return value
+
+
+@settings(max_examples=400, deadline=None)
+@given(JSON_VALUES, st.integers(min_value=1, max_value=4), st.sampled_from([None, 1]))
+def test_what_deep_json_skips_and_keeps_matches_the_document(
+    value: Any, keep_depth: int, indent: int | None
+) -> None:
+    """Skipping counts brackets in stretches; it must end each container exactly."""
+    text = json.dumps({"type": "x", "v": value, "after": [value, "tail"]}, indent=indent)
+    doc, _ = deep_json.loads(text, keep_depth)
+    assert doc == _cut(json.loads(text), keep_depth)
