@@ -25,6 +25,8 @@ from relay.errors import BadRequest
 MAX_TYPE_BYTES: Final = 255
 
 _ABSENT = object()
+# Shorter bodies cannot hold too many containers (two bytes each): no call on the hot path.
+_COUNTED_ABOVE: Final = 2 * deep_json.MAX_CONTAINERS
 
 
 class Event(NamedTuple):
@@ -57,7 +59,7 @@ def parse_object(body: bytes) -> tuple[dict[str, Any], str | None]:
     A body of more than `deep_json.MAX_CONTAINERS` arrays and objects is never built
     whole (tens of bytes of memory per byte of body): its top level only, and unrouted.
     """
-    if deep_json.too_many_containers(body):
+    if len(body) > _COUNTED_ABOVE and deep_json.too_many_containers(body):
         doc, too_deep = _top_level(body), "too_many_containers"
     else:
         try:
