@@ -20,7 +20,11 @@ class RelayError(Exception):
 
 
 class BadRequest(RelayError):
-    """The body is not a JSON object with a string `type`: it can never be relayed."""
+    """The body is not a JSON object with a string `type`: it can never be relayed.
+
+    The detail is the answer's `reason`: invalid_json, not_an_object, missing_type or
+    type_not_a_string.
+    """
 
     status, code = 400, "bad_request"
 

@@ -5,7 +5,16 @@ JSON itself sets no depth limit: a callback nested deeper is still valid, with a
 `type`, and answering it 400 would lose it for good. This parser keeps the document down
 to `MAX_KEPT_DEPTH` and stands in `TOO_DEEP` for any container below that, after skipping
 it in runs of brackets (cheap even for a megabyte of `[`). It runs only after both fast
-parsers failed, so its Python-level speed costs nothing on the normal path.
+parsers failed, or for a body of more than `MAX_CONTAINERS` arrays and objects, so its
+Python-level speed costs nothing on the normal path.
+
+Why the container count: a parser that builds the whole document turns each `[]` (two
+bytes) into a list object (~72 bytes), so 1 MiB of arrays nested 1000 deep (within
+orjson's limit) became 44 MiB of lists for one request. Freed at once, that memory did
+not go back to the system: a few objects allocated meanwhile keep CPython's 1 MiB arenas
+alive, and RSS stayed ~13% above its start after an attack run. Genuine callbacks carry
+a handful of containers (a delivery report batch one object and one list per status),
+so such a body keeps only its top level (`loads(text, keep_depth=1)`) and goes unrouted.
 """
 
 from __future__ import annotations
@@ -19,6 +28,7 @@ from typing import Any, Final
 _scanstring: Callable[[str, int, bool], tuple[str, int]] = json.decoder.scanstring  # type: ignore[attr-defined]
 MAX_KEPT_DEPTH: Final = 32
 MAX_INT_DIGITS: Final = 4300  # Python's int/str conversion limit: longer stays a float
+MAX_CONTAINERS: Final = 10_000  # arrays and objects a body may hold and still be parsed whole
 
 
 class _TooDeep:
@@ -34,13 +44,17 @@ _TOKEN = re.compile(
     r"[ \t\n\r]*(?:([\[\]{}:,])|(\")|(-?(?:0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]+)?)"
     r"|(true|false|null))"
 )
-# A string; a run of openers; a run of closers; or a stretch of scalars and flat
-# containers (`[1,2],{}`), which leave the depth as it was.
+# A string; a run of closers; or a stretch of openers, scalars and flat containers
+# (`[1,[2],{}`): each closer in it closes a flat container opened in it, so the depth
+# never falls inside a stretch, and its brackets are counted in C, not token by token.
 _SKIP = re.compile(
-    r'"(?:[^"\\]|\\.)*"|[\[{]+|[\]}]+|(?:[\[{][^"\[\]{}]*[\]}]|[^"\[\]{}])+', re.DOTALL
+    r'"(?:[^"\\]|\\.)*"|[\]}]+|(?:[\[{][^"\[\]{}]*[\]}]|[\[{]+|[^"\[\]{}]+)++', re.DOTALL
 )
 _LITERALS: Final = {"true": True, "false": False, "null": None}
 _TRAILING = re.compile(r"[ \t\n\r]*")
+# A string, or what is left of one at the end (a lone `\` included): every search that
+# starts at a quote succeeds, so removing strings stays linear even in broken input.
+_STRING_BYTES = re.compile(rb'"(?:[^"\\]|\\.?)*+(?:"|\Z)', re.DOTALL)
 _CLOSE = {"]": list, "}": dict}
 
 
@@ -49,10 +63,24 @@ def int_or_float(digits: str) -> int | float:
     return int(digits) if len(digits) <= MAX_INT_DIGITS else float(digits)
 
 
-def loads(text: str) -> tuple[Any, bool]:
+def too_many_containers(body: bytes) -> bool:
+    """Whether `body` holds more than `MAX_CONTAINERS` arrays and objects (outside strings).
+
+    A length test for every body; counting only for the large ones (two bytes each at
+    least), and stripping strings only when brackets inside them could tip the count.
+    """
+    if len(body) <= 2 * MAX_CONTAINERS:
+        return False
+    if body.count(b"[") + body.count(b"{") <= MAX_CONTAINERS:
+        return False
+    bare = _STRING_BYTES.sub(b"", body)
+    return bare.count(b"[") + bare.count(b"{") > MAX_CONTAINERS
+
+
+def loads(text: str, keep_depth: int = MAX_KEPT_DEPTH) -> tuple[Any, bool]:
     """The document in `text`, and whether a part was too deep to keep; `ValueError` if it
-    is not JSON."""
-    parser = _Parser(text)
+    is not JSON. Containers below `keep_depth` levels are skipped (`TOO_DEEP`)."""
+    parser = _Parser(text, keep_depth)
     return parser.run(), parser.truncated
 
 
@@ -63,8 +91,9 @@ _MORE: Final = object()  # the state machine needs another token for this value
 class _Parser:
     """A push-down automaton over tokens: the stack is a list, never Python frames."""
 
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, keep_depth: int) -> None:
         self.text = text
+        self.keep_depth = keep_depth
         self.pos = 0
         self.stack: list[list[Any] | dict[str, Any]] = []
         self.keys: list[str] = []  # the pending key of each open object
@@ -98,7 +127,7 @@ class _Parser:
     def open(self, bracket: str) -> Any:
         if bracket not in "[{":
             raise ValueError(f"unexpected {bracket!r} at {self.pos}")
-        if len(self.stack) >= MAX_KEPT_DEPTH:
+        if len(self.stack) >= self.keep_depth:
             self.skip()
             self.truncated = True
             return TOO_DEEP
@@ -145,7 +174,7 @@ class _Parser:
     def skip(self) -> None:
         """Step over the container just opened, counting brackets in runs, not one by one.
 
-        Below `MAX_KEPT_DEPTH` only strings and bracket balance are checked: what is kept
+        Below `keep_depth` only strings and bracket balance are checked: what is kept
         never depends on it, and such a body is quarantined, never routed.
         """
         depth = 1
@@ -154,8 +183,14 @@ class _Parser:
             if m is None:
                 raise ValueError("unterminated container")
             self.pos, run = m.end(), m.group()
-            if run[0] in "[{":
-                depth += len(run)
-            elif run[0] in "]}":
+            if run[0] in "]}":
                 depth -= len(run)
+            elif run[0] != '"':
+                depth += _balance(run)
         self.pos += depth  # a run of closers may also close containers above this one
+
+
+def _balance(stretch: str) -> int:
+    """Openers minus closers in a stretch without strings."""
+    opened = stretch.count("[") + stretch.count("{")
+    return opened - stretch.count("]") - stretch.count("}")

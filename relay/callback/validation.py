@@ -25,6 +25,8 @@ from relay.errors import BadRequest
 MAX_TYPE_BYTES: Final = 255
 
 _ABSENT = object()
+# Shorter bodies cannot hold too many containers (two bytes each): no call on the hot path.
+_COUNTED_ABOVE: Final = 2 * deep_json.MAX_CONTAINERS
 
 
 class Event(NamedTuple):
@@ -39,9 +41,9 @@ class Event(NamedTuple):
 def classify(body: bytes) -> Event:
     """Parse `body` once and decide where it goes; `BadRequest` if it cannot be relayed."""
     doc, too_deep = parse_object(body)
-    type_ = doc.get("type")
+    type_ = doc.get("type", _ABSENT)
     if not isinstance(type_, str):
-        raise BadRequest("body has no string field 'type'")
+        raise BadRequest("missing_type" if type_ is _ABSENT else "type_not_a_string")
     if not type_.isascii():
         # A lone surrogate (\ud800) parses but cannot be encoded into AMQP: escape it.
         type_ = type_.encode("utf-8", "backslashreplace").decode("utf-8")
@@ -54,13 +56,18 @@ def parse_object(body: bytes) -> tuple[dict[str, Any], str | None]:
     kept as parsed (too deep, an integer too long): downstream parsers would refuse it too.
 
     orjson first; then stdlib `json` and `deep_json` where orjson is stricter than JSON.
+    A body of more than `deep_json.MAX_CONTAINERS` arrays and objects is never built
+    whole (tens of bytes of memory per byte of body): its top level only, and unrouted.
     """
-    try:
-        doc, too_deep = orjson.loads(body), None
-    except orjson.JSONDecodeError:
-        doc, too_deep = _lenient_loads(body)
+    if len(body) > _COUNTED_ABOVE and deep_json.too_many_containers(body):
+        doc, too_deep = _top_level(body), "too_many_containers"
+    else:
+        try:
+            doc, too_deep = orjson.loads(body), None
+        except orjson.JSONDecodeError:
+            doc, too_deep = _lenient_loads(body)
     if not isinstance(doc, dict):
-        raise BadRequest("body is not a JSON object")
+        raise BadRequest("not_an_object")
     return doc, too_deep
 
 
@@ -82,12 +89,19 @@ def _lenient_loads(body: bytes) -> tuple[Any, str | None]:
     except RecursionError:
         pass
     except ValueError:
-        raise BadRequest("body is not valid UTF-8 JSON") from None
+        raise BadRequest("invalid_json") from None
     try:
         doc, truncated = deep_json.loads(text)
     except ValueError:
-        raise BadRequest("body is not valid UTF-8 JSON") from None
+        raise BadRequest("invalid_json") from None
     return doc, "nesting_too_deep" if truncated else None
+
+
+def _top_level(body: bytes) -> Any:
+    try:
+        return deep_json.loads(body.decode("utf-8-sig"), keep_depth=1)[0]
+    except ValueError:
+        raise BadRequest("invalid_json") from None
 
 
 def _unrouted_reason(type_: str, doc: Mapping[str, Any]) -> str | None:

@@ -21,6 +21,15 @@ log = structlog.get_logger("relay.http")
 
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 _QUIET_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
+# Answers that say in `reason` what the client got wrong. Never 401/403 (the reason is
+# for the log line only: it would guide a forger) nor 5xx (the relay's inside).
+_REASONED = frozenset({400, 413, 415})
+# aiohttp's own refusals (routing, body size): the same JSON shape as every other answer.
+_HTTP_ERRORS: dict[int, tuple[str, str]] = {
+    404: ("not_found", "unknown_path"),
+    405: ("method_not_allowed", "allowed:{allow}"),
+    413: ("body_too_large", "body_over_limit"),
+}
 
 
 @web.middleware
@@ -60,12 +69,15 @@ async def _answer(request: web.Request, handler: Handler) -> web.StreamResponse:
         return await handler(request)
     except RelayError as exc:
         request[LOG_FIELDS]["error"] = exc.code
-        response = _error_response(request, exc.status, exc.code, exc.retry_after)
+        reason = exc.detail if exc.status in _REASONED else None
+        response = _error_response(request, exc.status, exc.code, exc.retry_after, reason)
         if isinstance(exc, Unauthorized) and exc.challenge:
             response.headers["WWW-Authenticate"] = exc.challenge
         return response
-    except web.HTTPException:
-        raise
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        return _http_error(request, exc)
     except Exception:
         log.exception("http.unhandled_error", request_id=request[REQUEST_ID])
         request[LOG_FIELDS]["error"] = "internal_error"
@@ -79,13 +91,31 @@ def _client_left(request: web.Request) -> bool:
     return transport is None or transport.is_closing()
 
 
+def _http_error(request: web.Request, exc: web.HTTPException) -> web.Response:
+    """An aiohttp refusal (unknown path, wrong method, body too large) as our JSON."""
+    allow = exc.headers.get("Allow", "")
+    default = (exc.reason.lower().replace(" ", "_"), None)
+    code, reason = _HTTP_ERRORS.get(exc.status, default)
+    request[LOG_FIELDS]["error"] = code
+    response = _error_response(
+        request, exc.status, code, False, reason and reason.format(allow=allow)
+    )
+    if allow:
+        response.headers["Allow"] = allow
+    return response
+
+
 def _error_response(
-    request: web.Request, status: int, code: str, retry_after: bool
+    request: web.Request, status: int, code: str, retry_after: bool, reason: str | None = None
 ) -> web.Response:
+    """`{"error": code, "reason": reason, "request_id": ...}`, `reason` only if given."""
     headers = {"X-Request-Id": request[REQUEST_ID]}
     if retry_after:
         headers["Retry-After"] = str(request.app[SETTINGS].http.retry_after_seconds)
-    body = orjson.dumps({"error": code, "request_id": request[REQUEST_ID]})
+    answer = {"error": code, "request_id": request[REQUEST_ID]}
+    if reason is not None:
+        answer["reason"] = reason
+    body = orjson.dumps(answer)
     return web.Response(status=status, body=body, headers=headers, content_type="application/json")
 
 

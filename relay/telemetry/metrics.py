@@ -22,6 +22,8 @@ class Metrics:
     auth_failures: Counter
     quarantined: Counter
     quarantine_dropped: Counter
+    replays: Counter
+    stale_signatures: Counter
     # Labelled children of `requests`; labels() takes a lock and builds a key per call.
     _request_children: dict[tuple[str, str, int], Any] = dataclasses.field(default_factory=dict)
 
@@ -71,7 +73,7 @@ def create_metrics() -> Metrics:
         ),
         auth_failures=Counter(
             "relay_auth_failures",
-            "Requests refused (401/403/429) or suppressed (replay) by edge security, by reason",
+            "Requests refused by edge security (refusals only), by reason",
             ["route", "reason"],
             registry=registry,
         ),
@@ -85,6 +87,19 @@ def create_metrics() -> Metrics:
             "relay_quarantine_dropped",
             "Refused callbacks not kept (busy, too_large, unreadable, publish_failed)",
             ["reason"],
+            registry=registry,
+        ),
+        replays=Counter(
+            "relay_replays",
+            "Signed callbacks seen again while remembered: answered 200, not published again",
+            ["route"],
+            registry=registry,
+        ),
+        stale_signatures=Counter(
+            "relay_stale_signatures",
+            "Valid signatures outside their time window, published once: to the unrouted "
+            "exchange, or flagged (shared replay memory), by outcome",
+            ["route", "outcome"],
             registry=registry,
         ),
     )

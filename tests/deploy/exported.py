@@ -31,6 +31,8 @@ def relay_exposition() -> bytes:
     m.auth_failures.labels("/sms", "signature").inc()
     m.quarantined.labels("/sms", "bad_signature").inc()
     m.quarantine_dropped.labels("busy").inc()
+    m.replays.labels("/sms").inc()
+    m.stale_signatures.labels("/sms", "unrouted").inc()
     return generate_latest(m.registry)
 
 

@@ -156,6 +156,10 @@ async def test_a_stale_genuine_callback_is_published_flagged_once_with_a_shared_
     assert headers_of(published)[message.SIGNATURE_STALE] is True
     assert message.UNROUTED_REASON not in headers_of(published)
     assert published.exchange != Settings().topology.unrouted
+    metrics = await (await client.get("/metrics")).text()
+    assert 'relay_stale_signatures_total{outcome="flagged",route="/sms/incoming"} 1.0' in metrics
+    assert 'relay_replays_total{route="/sms/incoming"} 1.0' in metrics
+    assert "relay_auth_failures_total{" not in metrics
 
 
 async def test_a_fresh_callback_is_published_once_and_not_flagged(

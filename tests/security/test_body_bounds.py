@@ -4,9 +4,11 @@ all bodies held at once, and a client leaving mid-body is an info line, not a 50
 from __future__ import annotations
 
 import asyncio
+import gc
 from typing import Any
 
 from aiohttp import web
+from aiohttp.streams import StreamReader
 from structlog.testing import capture_logs
 
 from relay.config import SecuritySettings, Settings
@@ -14,6 +16,7 @@ from relay.edge.app import create_app
 from relay.edge.auth import handler_args
 from tests.security.conftest import MO_TEXT
 from tests.support.fakes import FakePublisher
+from tests.support.ports import free_port
 
 HEAD = b"POST /sms HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n"
 
@@ -66,3 +69,36 @@ async def test_client_leaving_mid_body_is_logged_once_at_info(aiohttp_server: An
     assert [e["log_level"] for e in logs] == ["info"]
     assert (logs[0]["status"], logs[0]["error"]) == (499, "client_disconnected")
     assert publisher.published == []
+
+
+async def test_a_client_leaving_mid_body_frees_its_body_without_the_collector() -> None:
+    """What a departed client sent is freed with its request, not kept in a reference
+    cycle until a full garbage collection (which an idle relay may never run). A plain
+    `AppRunner`, as `relay serve` runs it: under the `aiohttp_server` fixture the cycle
+    did not form, so the test could not fail."""
+    settings = Settings()
+    runner = web.AppRunner(create_app(settings, FakePublisher()), **handler_args(settings.security))
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    gc.collect()
+    gc.disable()
+    try:
+        with capture_logs() as logs:
+            writer = await _stall(port, 100_000)
+            await asyncio.sleep(0.1)
+            writer.close()
+            async with asyncio.timeout(5):
+                while not logs:
+                    await asyncio.sleep(0.01)
+        await asyncio.sleep(0.1)  # the request's task ends after its log line
+        gc.set_debug(gc.DEBUG_SAVEALL)
+        gc.collect()
+        kept = [o for o in gc.garbage if isinstance(o, StreamReader | ConnectionResetError)]
+    finally:
+        gc.set_debug(0)
+        gc.garbage.clear()
+        gc.enable()
+        await runner.cleanup()
+    assert logs[0]["error"] == "client_disconnected"
+    assert kept == []

@@ -108,7 +108,7 @@ def test_json_that_orjson_refuses_but_is_still_json_is_accepted(body: bytes) -> 
 
 def test_absurd_nesting_is_valid_json_relayed_unrouted_not_a_crash() -> None:
     """Thousands of nested arrays are valid JSON with a string type: unrouted, with a reason."""
-    event = classify(b'{"type":"x","deep":' + b"[" * 100_000 + b"]" * 100_000 + b"}")
+    event = classify(b'{"type":"x","deep":' + b"[" * 9_000 + b"]" * 9_000 + b"}")
     assert (event.type, event.unrouted_reason) == ("x", "nesting_too_deep")
 
 

@@ -24,7 +24,7 @@ from relay.edge.auth.replay import Claim, ReplayStore
 from relay.edge.auth.signature import SignatureVerifier, Verified
 from relay.edge.body import read_body
 from relay.edge.handlers import ACCEPTED, Handler
-from relay.edge.keys import LOG_FIELDS
+from relay.edge.keys import LOG_FIELDS, METRICS
 from relay.edge.quarantine import Quarantine
 from relay.errors import (
     Forbidden,
@@ -145,9 +145,15 @@ class _Guard:
         self._failures = failures
         self._handlers = handlers
 
-    def note(self, request: web.Request, reason: str) -> None:
+    def note(self, request: web.Request, reason: str, *, refused: bool = True) -> None:
+        """`reason` to the request's log line (`auth=`), and a refusal to its counter.
+
+        What is not refused is counted where it ends (`relay_replays_total`,
+        `relay_stale_signatures_total`): each request in one counter at most.
+        """
         request[LOG_FIELDS]["auth"] = reason
-        self._failures.labels(self.policy.route, reason).inc()
+        if refused:
+            self._failures.labels(self.policy.route, reason).inc()
 
     async def run(self, request: web.Request) -> web.StreamResponse:
         self.admit(request)
@@ -184,21 +190,28 @@ class _Guard:
         unrouted once, not again on every replay."""
         if self.policy.reject_stale:
             raise Unauthorized("stale_timestamp")
-        self.note(request, "stale_timestamp")
+        self.note(request, "stale_timestamp", refused=False)
         if replay.shared:
-            return await self._once(request, verdict, replay, self._handlers.flagged)
+            return await self._once(request, verdict, replay, self._handlers.flagged, "flagged")
         memory = self.policy.stale_replay
         assert memory is not None
         remembered = dataclasses.replace(verdict, expires_at=self.policy.stale_until())
-        return await self._once(request, remembered, memory, self._handlers.stale)
+        return await self._once(request, remembered, memory, self._handlers.stale, "unrouted")
 
     async def _once(
-        self, request: web.Request, verdict: Verified, replay: ReplayStore, publish: Handler
+        self,
+        request: web.Request,
+        verdict: Verified,
+        replay: ReplayStore,
+        publish: Handler,
+        stale: str | None = None,
     ) -> web.StreamResponse:
-        """Publish a signed callback at most once while `replay` remembers it."""
+        """Publish a signed callback at most once while `replay` remembers it; a `stale`
+        one (its outcome: "unrouted" or "flagged") is counted once published."""
         claim = await replay.claim(verdict.key, verdict.expires_at)
         if claim is Claim.DONE:
-            self.note(request, "replay")
+            self.note(request, "replay", refused=False)
+            request.app[METRICS].replays.labels(self.policy.route).inc()
             return web.Response(body=ACCEPTED, content_type="application/json")
         if claim is Claim.PENDING:
             raise ReplayInFlight("replay_in_flight")
@@ -210,6 +223,8 @@ class _Guard:
             await _forget(replay, verdict.key)
             raise
         await _remember(replay, verdict.key, request)
+        if stale is not None:
+            request.app[METRICS].stale_signatures.labels(self.policy.route, stale).inc()
         return response
 
 
