@@ -19,7 +19,7 @@ from consumers.config import WorkerKind, defaults_for
 from relay.config import Secret
 from relay.config.descriptions import DESCRIPTIONS
 from relay.config.loader import Section
-from relay.config.settings import SECTIONS
+from relay.config.settings import ACCOUNT, SECTIONS
 
 # Consumer defaults that are not one constant.
 DERIVED_DEFAULTS: Mapping[str, str] = {
@@ -42,7 +42,7 @@ class Row:
 
 def rows() -> Iterator[Row]:
     """One row per setting, relay sections then the consumers, in declaration order."""
-    for section in (*SECTIONS, CONSUMERS):
+    for section in (*SECTIONS, ACCOUNT, CONSUMERS):
         yield from _section_rows(section)
 
 

@@ -10,7 +10,6 @@ from aiohttp import web
 from relay.amqp.publisher import AmqpPublisher
 from relay.callback.ids import IdSource
 from relay.config import Settings
-from relay.contract.routing import CATCH_ALL_PATH, FLOW_PATHS
 from relay.edge import health, middleware
 from relay.edge.auth import Authenticator
 from relay.edge.auth.replay import ReplayStore
@@ -37,7 +36,14 @@ from relay.telemetry.tracing import create_tracer
 def create_app(settings: Settings, publisher: Publisher | None = None) -> web.Application:
     """Build the relay. Without `publisher`, an `AmqpPublisher` is set up and torn down."""
     metrics = create_metrics()
-    auth = Authenticator(settings.security, metrics.auth_failures, settings.http.max_body_bytes)
+    auth = Authenticator(
+        settings.security,
+        metrics.auth_failures,
+        settings.http.max_body_bytes,
+        accounts=settings.accounts,
+        default_paths=settings.http.default_paths,
+    )
+    metrics.route_accounts.update({r.path: r.account for r in auth.routes if r.account})
     app = web.Application(
         client_max_size=auth.client_max_size,
         middlewares=[middleware.canonical_log],
@@ -62,9 +68,9 @@ def create_app(settings: Settings, publisher: Publisher | None = None) -> web.Ap
 
 
 def _add_routes(app: web.Application, auth: Authenticator) -> None:
-    app.router.add_post(CATCH_ALL_PATH, auth.protect(CATCH_ALL_PATH, None, callback_handler))
-    for flow, path in FLOW_PATHS.items():
-        app.router.add_post(path, auth.protect(path, flow, callback_handler))
+    # Static routes, one per path of each account: no pattern matching per request.
+    for route in auth.routes:
+        app.router.add_post(route.path, auth.protect(route, callback_handler))
     auth.add_token_route(app.router)
     app.router.add_get("/healthz", health.healthz)
     app.router.add_get("/readyz", health.readyz)

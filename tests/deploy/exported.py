@@ -28,7 +28,7 @@ def relay_exposition() -> bytes:
     m.publish_seconds.observe(0.01)
     m.in_flight.set(1)
     m.broker_up.set(1)
-    m.auth_failures.labels("/sms", "signature").inc()
+    m.auth_failures.labels("/sms", "signature", "").inc()
     return generate_latest(m.registry)
 
 

@@ -41,6 +41,7 @@ class RoutePolicy:
     """What one route demands; `None` or empty means that check is off."""
 
     route: str
+    account: str = ""  # the Sinch account whose path this is ("": the default paths)
     allow: tuple[Network, ...] = ()
     proxies: tuple[Network, ...] = ()
     max_body: int | None = None
@@ -104,7 +105,7 @@ def source_gate(policy: RoutePolicy, failures: Counter) -> Callable[[web.Request
             check_source(policy, request)
         except Forbidden as exc:
             request[LOG_FIELDS]["auth"] = exc.detail
-            failures.labels(policy.route, exc.detail).inc()
+            failures.labels(policy.route, exc.detail, policy.account).inc()
             raise
 
     return gate
@@ -118,7 +119,7 @@ class _Guard:
 
     def note(self, request: web.Request, reason: str) -> None:
         request[LOG_FIELDS]["auth"] = reason
-        self._failures.labels(self.policy.route, reason).inc()
+        self._failures.labels(self.policy.route, reason, self.policy.account).inc()
 
     async def run(self, request: web.Request) -> web.StreamResponse:
         self.admit(request)
