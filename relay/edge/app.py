@@ -42,6 +42,7 @@ def create_app(settings: Settings, publisher: Publisher | None = None) -> web.Ap
         settings.http.max_body_bytes,
         accounts=settings.accounts,
         default_paths=settings.http.default_paths,
+        store_errors=metrics.replay_store_errors,
     )
     metrics.route_accounts.update({r.path: r.account for r in auth.routes if r.account})
     app = web.Application(

@@ -20,6 +20,7 @@ class Metrics:
     in_flight: Gauge
     broker_up: Gauge
     auth_failures: Counter
+    replay_store_errors: Counter
     # The Sinch account of each account route (`/sms/eu/incoming` -> `eu`), set once by the
     # app; a route not in it is the default paths' (label "", which PromQL reads as absent).
     route_accounts: dict[str, str] = dataclasses.field(default_factory=dict)
@@ -76,6 +77,12 @@ def create_metrics() -> Metrics:
             "relay_auth_failures",
             "Requests refused (401/403/429) or suppressed (replay) by edge security, by reason",
             ["route", "reason", "account"],
+            registry=registry,
+        ),
+        replay_store_errors=Counter(
+            "relay_replay_store_errors",
+            "Failed commands to the shared replay store (claim: a 503), by operation",
+            ["operation"],
             registry=registry,
         ),
     )

@@ -29,6 +29,7 @@ def relay_exposition() -> bytes:
     m.in_flight.set(1)
     m.broker_up.set(1)
     m.auth_failures.labels("/sms", "signature", "").inc()
+    m.replay_store_errors.labels("claim").inc()
     return generate_latest(m.registry)
 
 

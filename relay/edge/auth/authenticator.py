@@ -76,8 +76,10 @@ class Authenticator:
         *,
         accounts: Sequence[AccountSettings] = (),
         default_paths: bool = True,
+        store_errors: Counter | None = None,
     ) -> None:
-        """`max_body_bytes` (http.max_body_bytes) applies where no channel limit is set."""
+        """`max_body_bytes` (http.max_body_bytes) applies where no channel limit is set;
+        `store_errors` counts a shared replay store's failed commands."""
         self.routes = served_routes(default_paths, accounts)
         self._limits = {
             Flow.DELIVERY_REPORTS: settings.max_body_bytes_delivery_reports or max_body_bytes,
@@ -90,7 +92,7 @@ class Authenticator:
         self._proxies = networks("security.trusted_proxies", settings.trusted_proxies)
         self._clients = CredentialSet(settings.oauth_clients)
         self._issuer = _issuer(settings, clock)
-        self._replay = _replay_store(settings, clock)
+        self._replay = _replay_store(settings, clock, store_errors)
         self._stale_replay = MemoryStore(settings.replay_cache_size, clock)
         self._clock = clock
 
@@ -197,10 +199,10 @@ def _account(name: str, settings: SecuritySettings, clock: Clock) -> _Account:
     )
 
 
-def _replay_store(settings: SecuritySettings, clock: Clock) -> ReplayStore:
+def _replay_store(settings: SecuritySettings, clock: Clock, errors: Counter | None) -> ReplayStore:
     if settings.replay_store == "memory":
         return MemoryStore(settings.replay_cache_size, clock)
-    return RedisStore(settings.replay_store, settings.replay_horizon_seconds)
+    return RedisStore(settings.replay_store, settings.replay_horizon_seconds, errors=errors)
 
 
 def _issuer(settings: SecuritySettings, clock: Clock) -> TokenIssuer | None:
