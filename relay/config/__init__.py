@@ -2,6 +2,7 @@
 
 from relay.config.settings import (
     DEFAULT_AMQP_URL,
+    AccountSettings,
     AmqpSettings,
     ConfigError,
     HttpSettings,
@@ -18,6 +19,7 @@ from relay.config.settings import (
 
 __all__ = [
     "DEFAULT_AMQP_URL",
+    "AccountSettings",
     "AmqpSettings",
     "ConfigError",
     "HttpSettings",

@@ -10,8 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import NamedTuple
 
-from relay.config import Settings
-from relay.config.settings import AccountSettings
+from relay.config import AccountSettings
 from relay.contract.routing import CATCH_ALL_PATH, FLOW_PATHS, Flow
 
 DEFAULT = ""  # the single-account paths' account: no x-sinch-account header
@@ -37,7 +36,3 @@ def served_routes(default_paths: bool, accounts: Iterable[AccountSettings]) -> t
     """Every callback route, the default paths first (unless turned off)."""
     names = ((DEFAULT,) if default_paths else ()) + tuple(a.name for a in accounts)
     return tuple(route for name in names for route in account_routes(name))
-
-
-def routes_of(settings: Settings) -> tuple[Route, ...]:
-    return served_routes(settings.http.default_paths, settings.accounts)

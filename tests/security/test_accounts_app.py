@@ -10,8 +10,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient
 from structlog.testing import capture_logs
 
-from relay.config import ConfigError, HttpSettings, SecuritySettings, Settings
-from relay.config.settings import AccountSettings
+from relay.config import AccountSettings, ConfigError, HttpSettings, SecuritySettings, Settings
 from relay.edge.accounts import account_routes
 from relay.edge.app import create_app
 from relay.edge.auth import CALLBACK_PATHS

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from relay.config import (
+    AccountSettings,
     ConfigError,
     HttpSettings,
     Secret,
@@ -14,7 +15,7 @@ from relay.config import (
     Settings,
     load_settings,
 )
-from relay.config.settings import RESERVED_ACCOUNT_NAMES, AccountSettings
+from relay.config.settings import RESERVED_ACCOUNT_NAMES
 from relay.contract.routing import CATCH_ALL_PATH, FLOW_PATHS
 from relay.edge.app import create_app
 from tests.support.fakes import FakePublisher

@@ -14,8 +14,7 @@ from typing import Protocol
 from aiohttp import web
 from prometheus_client import Counter
 
-from relay.config import SecuritySettings
-from relay.config.settings import AccountSettings
+from relay.config import AccountSettings, SecuritySettings
 from relay.contract.routing import Flow
 from relay.edge.accounts import DEFAULT, Route, account_routes, served_routes
 from relay.edge.auth.basic import CredentialSet
