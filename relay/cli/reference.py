@@ -17,9 +17,10 @@ from typing import Any, Literal
 from consumers.config import SECTION as CONSUMERS
 from consumers.config import WorkerKind, defaults_for
 from relay.config import Secret
+from relay.config.accounts import ACCOUNT
 from relay.config.descriptions import DESCRIPTIONS
 from relay.config.loader import Section
-from relay.config.settings import ACCOUNT, SECTIONS
+from relay.config.settings import SECTIONS
 
 # Consumer defaults that are not one constant.
 DERIVED_DEFAULTS: Mapping[str, str] = {

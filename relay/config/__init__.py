@@ -1,8 +1,8 @@
 """Configuration: the typed settings model, its one loader and the generated reference."""
 
+from relay.config.accounts import AccountSettings
 from relay.config.settings import (
     DEFAULT_AMQP_URL,
-    AccountSettings,
     AmqpSettings,
     ConfigError,
     HttpSettings,

@@ -15,7 +15,7 @@ from relay.config import (
     Settings,
     load_settings,
 )
-from relay.config.settings import RESERVED_ACCOUNT_NAMES
+from relay.config.accounts import RESERVED_ACCOUNT_NAMES
 from relay.contract.routing import CATCH_ALL_PATH, FLOW_PATHS
 from relay.edge.app import create_app
 from tests.support.fakes import FakePublisher
