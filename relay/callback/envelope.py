@@ -68,6 +68,7 @@ class Received(NamedTuple):
     headers: Mapping[str, str]
     trace: TraceParent | None = None  # the relay's hop; None: derived from `headers`
     signature_stale: bool = False  # a genuine signature outside its window
+    account: str = ""  # the Sinch account whose path it arrived on ("": the default paths)
 
 
 def build(
@@ -111,6 +112,8 @@ def _headers(
         message.REQUEST_ID: received.request_id,
         message.RELAY_PATH: received.path,
     }
+    if received.account:
+        headers[message.SINCH_ACCOUNT] = received.account
     if event.unrouted_reason is not None:
         headers[message.UNROUTED_REASON] = event.unrouted_reason
         headers[message.SINCH_TYPE] = event.type[:1024]

@@ -17,6 +17,7 @@ from typing import Any, Literal
 from consumers.config import SECTION as CONSUMERS
 from consumers.config import WorkerKind, defaults_for
 from relay.config import Secret
+from relay.config.accounts import ACCOUNT
 from relay.config.descriptions import DESCRIPTIONS
 from relay.config.loader import URL_LIST, Section
 from relay.config.settings import SECTIONS
@@ -42,7 +43,7 @@ class Row:
 
 def rows() -> Iterator[Row]:
     """One row per setting, relay sections then the consumers, in declaration order."""
-    for section in (*SECTIONS, CONSUMERS):
+    for section in (*SECTIONS, ACCOUNT, CONSUMERS):
         yield from _section_rows(section)
 
 

@@ -1,5 +1,6 @@
 """Configuration: the typed settings model, its one loader and the generated reference."""
 
+from relay.config.accounts import AccountSettings
 from relay.config.settings import (
     DEFAULT_AMQP_URL,
     AmqpSettings,
@@ -21,6 +22,7 @@ from relay.config.settings import (
 
 __all__ = [
     "DEFAULT_AMQP_URL",
+    "AccountSettings",
     "AmqpSettings",
     "ArchiveSettings",
     "ConfigError",

@@ -16,6 +16,8 @@ DESCRIPTIONS: Mapping[str, str] = {
     "http.forward_signature": "Copy Sinch's `x-sinch-webhook-signature*` headers into AMQP "
     "headers under the same names, so consumers can re-verify the body.",
     "http.retry_after_seconds": "`Retry-After` on 503 and 429 answers.",
+    "http.default_paths": "Serve the single-account paths `/sms`, `/sms/delivery-report`, "
+    "`/sms/incoming`; false: only the `[accounts.<name>]` paths.",
     "amqp.url": "Broker URL (holds a password: set it by env var or secret, not in TOML).",
     "amqp.urls": "Several broker URLs (cluster nodes), tried in turn; overrides `url`.",
     "amqp.connection_name": "Connection name shown in the management UI.",
@@ -104,6 +106,15 @@ DESCRIPTIONS: Mapping[str, str] = {
     "`https://<region>.sms.api.sinch.com`), for `relay backfill`.",
     "sinch.service_plan_id": "Sinch service plan id, for `relay backfill`.",
     "sinch.api_token": "Sinch API token of the service plan (secret), sent as a Bearer token.",
+    "accounts.<name>.hmac_routes": "The account's paths (`/sms/<name>`, "
+    "`/sms/<name>/delivery-report`, `/sms/<name>/incoming`) that require its HMAC signature.",
+    "accounts.<name>.hmac_secrets": "The account's own HMAC secrets (never another's).",
+    "accounts.<name>.hmac_secrets_file": "File with one of the account's HMAC secrets per line.",
+    "accounts.<name>.basic_routes": "The account's paths that require its Basic auth.",
+    "accounts.<name>.basic_credentials": "The account's accepted `user:password` pairs.",
+    "accounts.<name>.basic_credentials_file": "File with one of its `user:password` per line.",
+    "accounts.<name>.allow_cidrs": "Client networks that may call the account's paths "
+    "(empty: all; `security.allow_cidrs` does not apply to them).",
     "consumers.amqp_url": "Worker's broker URL (secret). Unset with `amqp_urls`: the relay's.",
     "consumers.amqp_urls": "Several broker URLs, tried in turn; overrides `amqp_url`.",
     "consumers.connection_name": "Connection name shown in the management UI.",

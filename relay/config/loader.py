@@ -22,7 +22,7 @@ from __future__ import annotations
 import dataclasses
 import tomllib
 import typing
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -252,3 +252,37 @@ def _read_secret_lines(key: str, path: str) -> tuple[Secret, ...]:
             raise ConfigError(f"setting {key}_file: line {number} of {path} begins or ends "
                               "with whitespace (secrets are taken verbatim)")  # fmt: skip
     return tuple(Secret(line) for line in lines if line.strip())
+
+
+def load_named(
+    table: str, cls: type[Any], prefix: str, raw: Any, env: Mapping[str, str]
+) -> dict[str, Any]:
+    """Each `[<table>.<name>]` of `raw` as `cls`, overridden by `<prefix>_<NAME>_<KEY>`
+    (a `-` in the name is a `_` in the variable), with `_file` twins as for any section.
+
+    A `<prefix>_*` variable that names no such table and key is an error: a typo, or an
+    account only the environment knows, must not go unnoticed (its secrets unused).
+    """
+    if not isinstance(raw, dict):
+        raise ConfigError(f"setting {table} must be a table")
+    sections = {
+        name: Section(f"{table}.{name}", cls, f"{prefix}_{name.replace('-', '_')}") for name in raw
+    }
+    _reject_stray_variables(prefix, table, sections.values(), env)
+    return {name: load_section(section, raw[name], env) for name, section in sections.items()}
+
+
+def _reject_stray_variables(
+    prefix: str, table: str, sections: Iterable[Section], env: Mapping[str, str]
+) -> None:
+    known = {
+        section.var(key)
+        for section in sections
+        for key in (*section.names(), *(f"{n}_file" for n in section.file_twins()))
+    }
+    for var in env:
+        if var.startswith(f"{prefix}_") and var not in known:
+            raise ConfigError(
+                f"{var} matches no setting of a configured [{table}.<name>] table "
+                f"(declare the table in the config file; keys are those of {table}.<name>)"
+            )

@@ -17,6 +17,7 @@ from typing import Annotated, Any, Literal
 
 from msgspec import Meta
 
+from relay.config.accounts import AccountSettings, check_accounts, load_accounts
 from relay.config.loader import SecretUrls, Section, load_section, read_toml, reject_unknown
 from relay.config.secret import ConfigError, Secret
 
@@ -39,6 +40,9 @@ class HttpSettings:
     # the body with Sinch's SDK; the only way they reach the broker (opt-in).
     forward_signature: bool = False
     retry_after_seconds: Annotated[int, Meta(ge=1)] = 5
+    # The single-account paths (/sms, /sms/delivery-report, /sms/incoming); false: only
+    # the `[accounts.<name>]` paths are served.
+    default_paths: bool = True
 
     def __post_init__(self) -> None:
         # Checked once here, not per request: credentials never reach the broker.
@@ -226,10 +230,16 @@ class Settings:
     quarantine: QuarantineSettings = QuarantineSettings()
     archive: ArchiveSettings = ArchiveSettings()
     sinch: SinchSettings = SinchSettings()
+    accounts: tuple[AccountSettings, ...] = ()
+
+    def __post_init__(self) -> None:
+        check_accounts(self.accounts, self.http.default_paths)
 
 
 SECTIONS = tuple(
-    Section(name, cls, f"RELAY_{name}") for name, cls in typing.get_type_hints(Settings).items()
+    Section(name, cls, f"RELAY_{name}")
+    for name, cls in typing.get_type_hints(Settings).items()
+    if name != "accounts"
 )
 """The relay's sections, in order; `[consumers]` is the workers' table (consumers/config.py)."""
 
@@ -240,8 +250,11 @@ def load_settings(path: Path | None = None, environ: Mapping[str, str] | None = 
     """Read `path` (TOML, optional) and the `RELAY_*` variables of `environ` once."""
     env = os.environ if environ is None else environ
     raw = read_toml(path)
-    reject_unknown(raw, {s.table for s in SECTIONS} | FOREIGN_TABLES)
-    return Settings(**{s.table: load_section(s, raw.get(s.table, {}), env) for s in SECTIONS})
+    reject_unknown(raw, {s.table for s in SECTIONS} | FOREIGN_TABLES | {"accounts"})
+    return Settings(
+        **{s.table: load_section(s, raw.get(s.table, {}), env) for s in SECTIONS},
+        accounts=load_accounts(raw.get("accounts", {}), env),
+    )
 
 
 def relay_section(name: str) -> Section:

@@ -41,7 +41,11 @@ def document(settings: Settings) -> Doc:
             **_type_channels(names, vhost),
             names.unrouted: _unrouted_channel(names, vhost),
         },
-        "components": _components(settings.http.forward_headers, settings.http.forward_signature),
+        "components": _components(
+            settings.http.forward_headers,
+            settings.http.forward_signature,
+            tuple(a.name for a in settings.accounts),
+        ),
     }
 
 
@@ -152,12 +156,12 @@ def _exchange(name: str, kind: str, arguments: Any, vhost: str) -> Doc:
     }
 
 
-def _components(forward: tuple[str, ...], signature: bool) -> Doc:
+def _components(forward: tuple[str, ...], signature: bool, accounts: tuple[str, ...]) -> Doc:
     messages = {type_: _message(type_) for type_ in ROUTES}
     messages["unrouted"] = _unrouted_message()
     schemas = {type_: _payload(type_, fields) for type_, fields in REQUIRED.items()}
-    schemas["RelayHeaders"] = headers(forward, signature)
-    schemas["UnroutedHeaders"] = unrouted_headers(forward, signature)
+    schemas["RelayHeaders"] = headers(forward, signature, accounts)
+    schemas["UnroutedHeaders"] = unrouted_headers(forward, signature, accounts)
     return {"messages": messages, "schemas": schemas}
 
 

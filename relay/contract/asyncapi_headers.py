@@ -13,8 +13,9 @@ from relay.contract.message import TRACEPARENT, TRACESTATE
 Doc = dict[str, Any]
 
 
-def headers(forward: tuple[str, ...], signature: bool) -> Doc:
-    """Every message's headers: the relay's, each `http-*` copy, Sinch's signature if forwarded."""
+def headers(forward: tuple[str, ...], signature: bool, accounts: tuple[str, ...] = ()) -> Doc:
+    """Every message's headers: the relay's, each `http-*` copy, Sinch's signature if
+    forwarded; `accounts` are the configured Sinch accounts' names."""
     text = {"type": "string"}
     props: Doc = {
         message.DEDUP_KEY: {
@@ -24,6 +25,7 @@ def headers(forward: tuple[str, ...], signature: bool) -> Doc:
         },
         message.REQUEST_ID: {**text, "description": "the HTTP request id"},
         message.RELAY_PATH: {**text, "description": "the URL path Sinch called"},
+        message.SINCH_ACCOUNT: _account(accounts),
         message.MISROUTED: {
             "type": "boolean",
             "description": "a known type on the other channel's URL",
@@ -63,6 +65,15 @@ def headers(forward: tuple[str, ...], signature: bool) -> Doc:
     }
 
 
+def _account(names: tuple[str, ...]) -> Doc:
+    doc: Doc = {
+        "type": "string",
+        "description": "the Sinch account whose path the callback arrived on "
+        "(/sms/<account>/...); absent on the single-account paths",
+    }
+    return doc | {"enum": list(names)} if names else doc
+
+
 def _signature_headers() -> Doc:
     said = {
         message.SIGNATURE: "base64 HMAC of body.nonce.timestamp",
@@ -74,9 +85,11 @@ def _signature_headers() -> Doc:
     return {name: {"type": "string", "description": text + suffix} for name, text in said.items()}
 
 
-def unrouted_headers(forward: tuple[str, ...], signature: bool) -> Doc:
+def unrouted_headers(
+    forward: tuple[str, ...], signature: bool, accounts: tuple[str, ...] = ()
+) -> Doc:
     """The headers of a message on the unrouted exchange: `headers` plus why it is there."""
-    doc = headers(forward, signature)
+    doc = headers(forward, signature, accounts)
     doc["properties"] = {
         **doc["properties"],
         message.UNROUTED_REASON: {

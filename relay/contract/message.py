@@ -18,6 +18,9 @@ REQUEST_ID: Final = "x-request-id"
 RELAY_PATH: Final = "x-relay-path"
 TRACEPARENT: Final = "traceparent"
 TRACESTATE: Final = "tracestate"
+# The Sinch account (service plan) whose path the callback arrived on, `/sms/<account>/...`;
+# absent on the single-account paths (docs/operations.md, "Several Sinch accounts").
+SINCH_ACCOUNT: Final = "x-sinch-account"
 # Only on some messages.
 MISROUTED: Final = "x-misrouted"
 UNROUTED_REASON: Final = "x-unrouted-reason"

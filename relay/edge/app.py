@@ -11,7 +11,6 @@ from relay.amqp.publisher import AmqpPublisher
 from relay.amqp.quarantine import QuarantineSink
 from relay.callback.ids import IdSource
 from relay.config import Settings
-from relay.contract.routing import CATCH_ALL_PATH, FLOW_PATHS
 from relay.edge import health, middleware
 from relay.edge.auth import Authenticator
 from relay.edge.auth.replay import ReplayStore
@@ -42,7 +41,15 @@ def create_app(
     """Build the relay. Without `publisher`, an `AmqpPublisher` is set up and torn down,
     and (quarantine.enabled) a quarantine sink; with one, only the `quarantine` given."""
     metrics = create_metrics()
-    auth = Authenticator(settings.security, metrics.auth_failures, settings.http.max_body_bytes)
+    auth = Authenticator(
+        settings.security,
+        metrics.auth_failures,
+        settings.http.max_body_bytes,
+        accounts=settings.accounts,
+        default_paths=settings.http.default_paths,
+        store_errors=metrics.replay_store_errors,
+    )
+    metrics.route_accounts.update({r.path: r.account for r in auth.routes if r.account})
     held = _quarantine(settings, auth, metrics)
     app = web.Application(
         client_max_size=auth.client_max_size,
@@ -70,9 +77,9 @@ def create_app(
 
 
 def _add_routes(app: web.Application, auth: Authenticator) -> None:
-    app.router.add_post(CATCH_ALL_PATH, auth.protect(CATCH_ALL_PATH, None, callback_handler))
-    for flow, path in FLOW_PATHS.items():
-        app.router.add_post(path, auth.protect(path, flow, callback_handler))
+    # Static routes, one per path of each account: no pattern matching per request.
+    for route in auth.routes:
+        app.router.add_post(route.path, auth.protect(route, callback_handler))
     auth.add_token_route(app.router)
     app.router.add_get("/healthz", health.healthz)
     app.router.add_get("/readyz", health.readyz)

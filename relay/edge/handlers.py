@@ -36,9 +36,14 @@ ACCEPTED = b'{"status":"accepted"}'
 
 
 def callback_handler(
-    path_flow: Flow | None, unrouted_reason: str | None = None, *, stale: bool = False
+    path_flow: Flow | None,
+    unrouted_reason: str | None = None,
+    *,
+    stale: bool = False,
+    account: str = "",
 ) -> Handler:
-    """A handler for one URL; `path_flow` is what that URL promises (None: any).
+    """A handler for one URL; `path_flow` is what that URL promises (None: any), `account`
+    the Sinch account whose path it is (its messages carry `x-sinch-account`).
 
     With `unrouted_reason`, every callback goes to the unrouted exchange with that reason
     (edge security uses it to quarantine what it must neither drop nor trust). With
@@ -66,6 +71,7 @@ def callback_handler(
                 request.headers,
                 trace,
                 stale,
+                account,
             )
             settings, metrics = app[SETTINGS], app[METRICS]
             http = settings.http

@@ -130,7 +130,8 @@ def _log_line(request: web.Request, status: int, started: float) -> None:
     route = request.match_info.route.resource
     route_name = route.canonical if route is not None else "unmatched"
     type_ = fields.get("type", "")
-    request.app[METRICS].count_request(route_name, type_ if type_ in ROUTES else "other", status)
+    metrics = request.app[METRICS]
+    metrics.count_request(route_name, type_ if type_ in ROUTES else "other", status)
     line = {
         "event": "http.request",
         "request_id": request[REQUEST_ID],
@@ -140,6 +141,9 @@ def _log_line(request: web.Request, status: int, started: float) -> None:
         "latency_ms": latency_ms,
         **fields,
     }
+    account = metrics.route_accounts.get(route_name)  # on every answer, 401s included
+    if account is not None:
+        line["account"] = account
     if route_name in _QUIET_PATHS and status < 500:
         log.debug(**line)
     else:

@@ -20,11 +20,12 @@ from relay.callback import envelope
 from relay.callback.validation import classify
 from relay.config import Settings
 from relay.contract import message as h
+from relay.edge.accounts import Route
 from relay.errors import BadRequest
 from relay.recovery import listing
 from relay.recovery.broker import message_of, peek, publish_confirmed, waiting
 from relay.recovery.console import Progress
-from relay.recovery.recheck import FLOWS, Checks, Held, held_from, recheck
+from relay.recovery.recheck import Checks, Held, held_from, recheck
 
 HEADER = ("reason", "route", "type", "sinch id", "age")
 PUBLISHED = "published"
@@ -99,10 +100,11 @@ async def redrive(channel: AbstractChannel, run: Redrive, total: int, progress: 
 async def _one(channel: AbstractChannel, run: Redrive, message: AbstractIncomingMessage) -> str:
     held = held_from(message)
     verdict = recheck(run.checks, held.route, held)
-    if not verdict.passed:
+    served = run.checks.route(held.route)
+    if not verdict.passed or served is None:
         return f"still refused ({verdict.reason})"
     try:
-        outgoing = rebuilt(run.checks.settings, held)
+        outgoing = rebuilt(run.checks.settings, held, served)
     except BadRequest:
         return "still refused (not a callback body)"
     key = str(outgoing.headers[h.DEDUP_KEY])
@@ -118,12 +120,17 @@ async def _one(channel: AbstractChannel, run: Redrive, message: AbstractIncoming
     return PUBLISHED
 
 
-def rebuilt(settings: Settings, held: Held) -> envelope.Outgoing:
+def rebuilt(settings: Settings, held: Held, served: Route) -> envelope.Outgoing:
     """The message the edge would have published for `held`, from `x-relay-source:
     quarantine` on; `BadRequest` if its body is no callback at all."""
     event = classify(held.body)
     received = envelope.Received(
-        held.request_id, uuid.uuid4().hex, held.route, FLOWS[held.route], held.headers
+        held.request_id,
+        uuid.uuid4().hex,
+        held.route,
+        served.flow,
+        held.headers,
+        account=served.account,
     )
     http = settings.http
     built = envelope.build(

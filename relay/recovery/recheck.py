@@ -19,9 +19,9 @@ from aio_pika.abc import AbstractIncomingMessage
 from prometheus_client import CollectorRegistry
 from prometheus_client import Counter as Metric
 
-from relay.config import Settings
+from relay.config import SecuritySettings, Settings
 from relay.contract import message as h
-from relay.contract.routing import CATCH_ALL_PATH, FLOW_PATHS, Flow
+from relay.edge.accounts import Route
 from relay.edge.auth import Authenticator
 from relay.edge.auth.guard import RoutePolicy, authorize, check_address
 from relay.edge.auth.kept import presented
@@ -72,24 +72,39 @@ class Checks:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self._clock = _ArrivalClock()
-        unused = Metric("recheck_refusals", "", ["route", "reason"], registry=CollectorRegistry())
+        labels = ["route", "reason", "account"]
+        unused = Metric("recheck_refusals", "", labels, registry=CollectorRegistry())
         self._auth = Authenticator(
-            settings.security, unused, settings.http.max_body_bytes, self._clock
+            settings.security,
+            unused,
+            settings.http.max_body_bytes,
+            self._clock,
+            accounts=settings.accounts,
+            default_paths=settings.http.default_paths,
         )
+        self._routes = {served.path: served for served in self._auth.routes}
+        self._security = {a.name: a.security(settings.security) for a in settings.accounts}
 
     def policy(self, route: str, at: float) -> RoutePolicy | None:
-        """The checks of `route` as of `at` (Unix seconds); None for a route not served."""
-        if route not in FLOWS:
+        """The checks of `route` (an account's path too) as of `at` (Unix seconds); None
+        for a route not served today."""
+        served = self._routes.get(route)
+        if served is None:
             return None
         self._clock.at = at
-        return self._auth.policy(route, FLOWS[route])
+        return self._auth.policy(served)
+
+    def route(self, path: str) -> Route | None:
+        """The route served today at `path` (its flow and account); None if none is."""
+        return self._routes.get(path)
+
+    def security(self, policy: RoutePolicy) -> SecuritySettings:
+        """The credentials `policy`'s account is configured with: its own, or `[security]`."""
+        return self._security.get(policy.account, self.settings.security)
 
     @property
     def max_body(self) -> int:
         return self._auth.client_max_size
-
-
-FLOWS: Mapping[str, Flow | None] = {CATCH_ALL_PATH: None} | {p: f for f, p in FLOW_PATHS.items()}
 
 
 def recheck(checks: Checks, route: str, held: Held) -> Verdict:
@@ -104,7 +119,7 @@ def recheck(checks: Checks, route: str, held: Held) -> Verdict:
     try:
         check_address(policy, held.peer, held.forwarded)
         if policy.basic is not None or policy.tokens is not None:
-            _credentials(checks.settings, policy, held)
+            _credentials(checks.security(policy), policy, held)
         if (
             policy.signatures is not None
             and not policy.signatures.verify(held.headers, held.body).fresh
@@ -115,14 +130,14 @@ def recheck(checks: Checks, route: str, held: Held) -> Verdict:
     return Verdict(True)
 
 
-def _credentials(settings: Settings, policy: RoutePolicy, held: Held) -> None:
+def _credentials(security: SecuritySettings, policy: RoutePolicy, held: Held) -> None:
     """`authorize` on each header, rebuilt from today's credentials, whose digest matches
     the kept one; none kept: on none presented, as the edge saw it."""
     if held.credential is None:
         authorize(policy, None)
         return
     refusal = Unauthorized("bad_credentials")
-    for header in presented(held.credential, settings.security, policy.tokens):
+    for header in presented(held.credential, security, policy.tokens):
         try:
             authorize(policy, header)
             return

@@ -24,6 +24,10 @@ class Metrics:
     quarantine_dropped: Counter
     replays: Counter
     stale_signatures: Counter
+    replay_store_errors: Counter
+    # The Sinch account of each account route (`/sms/eu/incoming` -> `eu`), set once by the
+    # app; a route not in it is the default paths' (label "", which PromQL reads as absent).
+    route_accounts: dict[str, str] = dataclasses.field(default_factory=dict)
     # Labelled children of `requests`; labels() takes a lock and builds a key per call.
     _request_children: dict[tuple[str, str, int], Any] = dataclasses.field(default_factory=dict)
 
@@ -31,7 +35,9 @@ class Metrics:
         key = (route, type_, status)
         child = self._request_children.get(key)
         if child is None:
-            child = self._request_children[key] = self.requests.labels(route, type_, str(status))
+            account = self.route_accounts.get(route, "")
+            child = self.requests.labels(route, type_, str(status), account)
+            self._request_children[key] = child
         child.inc()
 
 
@@ -41,8 +47,8 @@ def create_metrics() -> Metrics:
         registry=registry,
         requests=Counter(
             "relay_requests",
-            "Callback requests answered, by route, type and status",
-            ["route", "type", "status"],
+            "Callback requests answered, by route, type, status and Sinch account",
+            ["route", "type", "status", "account"],
             registry=registry,
         ),
         misrouted=Counter(
@@ -74,7 +80,13 @@ def create_metrics() -> Metrics:
         auth_failures=Counter(
             "relay_auth_failures",
             "Requests refused by edge security (refusals only), by reason",
-            ["route", "reason"],
+            ["route", "reason", "account"],
+            registry=registry,
+        ),
+        replay_store_errors=Counter(
+            "relay_replay_store_errors",
+            "Failed commands to the shared replay store (claim: a 503), by operation",
+            ["operation"],
             registry=registry,
         ),
         quarantined=Counter(

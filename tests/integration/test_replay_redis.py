@@ -189,6 +189,8 @@ async def test_redis_unreachable_is_503_with_retry_after_and_not_ready(
     ready = await client.get("/readyz")
     assert ready.status == 503
     assert (await ready.json())["checks"]["replay_store"] is False
+    metrics = await (await client.get("/metrics")).text()
+    assert 'relay_replay_store_errors_total{operation="claim"} 1.0' in metrics
 
 
 async def test_redis_failing_after_the_publish_still_answers_2xx(

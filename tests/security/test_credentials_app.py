@@ -145,6 +145,6 @@ def test_a_basic_password_too_long_for_any_request_stops_start_up() -> None:
     settings = SecuritySettings(
         basic_routes=CALLBACK_PATHS, basic_credentials=secrets("sinch:" + "p" * 9000)
     )
-    counter = Counter("f", "f", ["route", "reason"], registry=CollectorRegistry())
+    counter = Counter("f", "f", ["route", "reason", "account"], registry=CollectorRegistry())
     with pytest.raises(ConfigError, match="max_header_bytes"):
         Authenticator(settings, counter, 1024)

@@ -50,7 +50,8 @@ async def test_forged_or_unsigned_callback_is_401_and_not_published(relay: Relay
     assert (await forged.json())["error"] == "unauthorized"
     assert publisher.published == []
     metrics = await (await client.get("/metrics")).text()
-    assert 'relay_auth_failures_total{reason="bad_signature",route="/sms/incoming"} 1.0' in metrics
+    sample = 'relay_auth_failures_total{account="",reason="bad_signature",route="/sms/incoming"}'
+    assert f"{sample} 1.0" in metrics
     assert 'reason="missing_signature"' in metrics
 
 

@@ -8,6 +8,7 @@ from relay.config import ConfigError, load_settings
 from relay.edge.auth.replay import Claim, MemoryStore
 from relay.edge.auth.replay_redis import PREFIX, RedisStore, redacted, redis_key
 from relay.errors import ReplayStoreDown
+from relay.telemetry.metrics import create_metrics
 from tests.security.conftest import FixedClock
 from tests.support.ports import free_port
 
@@ -84,3 +85,26 @@ async def test_an_unreachable_redis_is_store_down_and_not_ready() -> None:
         assert await store.ready() is False
     finally:
         await store.close()
+
+
+async def test_every_failed_redis_command_is_counted_by_operation() -> None:
+    """relay_replay_store_errors_total: claim, commit, release and the readiness ping."""
+    metrics = create_metrics()
+    store = RedisStore(
+        f"redis://127.0.0.1:{free_port()}/", 3600, errors=metrics.replay_store_errors
+    )
+    await store.open()
+    try:
+        for attempt in (store.claim(SIGNATURE, 0), store.commit(SIGNATURE)):
+            with pytest.raises(ReplayStoreDown):
+                await attempt
+        with pytest.raises(ReplayStoreDown):
+            await store.release(SIGNATURE)
+        assert await store.ready() is False
+    finally:
+        await store.close()
+    counted = {
+        op: metrics.registry.get_sample_value("relay_replay_store_errors_total", {"operation": op})
+        for op in ("claim", "commit", "release", "ping")
+    }
+    assert counted == {"claim": 1, "commit": 1, "release": 1, "ping": 1}

@@ -18,7 +18,7 @@ PAIRS = secrets("sinch:pw")
 
 
 def _counter() -> Counter:
-    return Counter("f", "f", ["route", "reason"], registry=CollectorRegistry())
+    return Counter("f", "f", ["route", "reason", "account"], registry=CollectorRegistry())
 
 
 @pytest.mark.parametrize(

@@ -14,7 +14,7 @@ from tests.security.conftest import secrets
 
 
 def _counter() -> Counter:
-    return Counter("f", "f", ["route", "reason"], registry=CollectorRegistry())
+    return Counter("f", "f", ["route", "reason", "account"], registry=CollectorRegistry())
 
 
 def test_secrets_come_from_env_and_files_and_never_show(tmp_path: Path) -> None:

@@ -17,10 +17,17 @@ import pytest
 from aio_pika.abc import AbstractChannel, AbstractConnection
 from aiohttp.test_utils import TestClient
 
-from relay.config import AmqpSettings, HttpSettings, Secret, Settings, TopologySettings
+from relay.config import (
+    AccountSettings,
+    AmqpSettings,
+    HttpSettings,
+    Secret,
+    Settings,
+    TopologySettings,
+)
 from relay.contract import asyncapi, topology
 from relay.contract.fields import REQUIRED
-from relay.contract.message import SIGNATURE_HEADERS
+from relay.contract.message import SIGNATURE_HEADERS, SINCH_ACCOUNT
 from relay.contract.routing import ROUTES
 from relay.edge.app import create_app
 from tests.names import unique_topology
@@ -72,6 +79,17 @@ def test_signature_headers_are_described_only_when_forwarded() -> None:
         schemas = asyncapi.document(settings)["components"]["schemas"]
         for name in ("RelayHeaders", "UnroutedHeaders"):
             assert set(SIGNATURE_HEADERS) & schemas[name]["properties"].keys() == expected
+
+
+def test_the_account_header_is_optional_and_names_the_configured_accounts() -> None:
+    """x-sinch-account: in both header schemas, never required, its enum the account names."""
+    accounts = (AccountSettings("eu"), AccountSettings("us"))
+    for settings, enum in ((Settings(accounts=accounts), ["eu", "us"]), (Settings(), None)):
+        schemas = asyncapi.document(settings)["components"]["schemas"]
+        for name in ("RelayHeaders", "UnroutedHeaders"):
+            header = schemas[name]["properties"][SINCH_ACCOUNT]
+            assert header.get("enum") == enum
+            assert SINCH_ACCOUNT not in schemas[name].get("required", [])
 
 
 def test_server_host_and_vhost_come_from_the_amqp_url_without_credentials() -> None:

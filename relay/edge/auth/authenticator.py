@@ -1,19 +1,33 @@
-"""Build every route's guard from `SecuritySettings`, once, when the app is made."""
+"""Build every route's guard from `SecuritySettings`, once, when the app is made.
+
+The default paths take `[security]`'s credentials; each `[accounts.<name>]` its own
+(`AccountSettings.security`), so a secret of one account never opens another's path.
+The replay memory, the token endpoint and the limits are one for the whole relay.
+"""
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Sequence
 from typing import Protocol
 
-import structlog
 from aiohttp import web
 from prometheus_client import Counter
 
-from relay.config import ConfigError, Secret, SecuritySettings
-from relay.contract.routing import CATCH_ALL_PATH, FLOW_PATHS, Flow
-from relay.edge.auth.basic import CredentialSet, fits_header
+from relay.config import AccountSettings, SecuritySettings
+from relay.contract.routing import Flow
+from relay.edge.accounts import DEFAULT, Route, account_routes, served_routes
+from relay.edge.auth.basic import CredentialSet
+from relay.edge.auth.checks import (
+    check_account,
+    check_coverage,
+    guarded_paths,
+    log_loaded,
+    table_of,
+)
 from relay.edge.auth.clock import Clock, SystemClock
 from relay.edge.auth.guard import Handlers, RoutePolicy, guarded, source_gate
-from relay.edge.auth.network import client_address, networks
+from relay.edge.auth.network import Network, client_address, networks
 from relay.edge.auth.oauth import TokenIssuer
 from relay.edge.auth.replay import MemoryStore, ReplayStore
 from relay.edge.auth.replay_redis import RedisStore
@@ -23,9 +37,7 @@ from relay.edge.auth.token_endpoint import Limits, token_handler
 from relay.edge.handlers import Handler
 from relay.edge.quarantine import Quarantine
 
-log = structlog.get_logger("relay.auth")
-
-CALLBACK_PATHS = (CATCH_ALL_PATH, *FLOW_PATHS.values())
+CALLBACK_PATHS = tuple(route.path for route in account_routes(DEFAULT))
 STALE_REASON = "stale_signature"
 
 
@@ -33,8 +45,23 @@ class HandlerFactory(Protocol):
     """`callback_handler`'s shape: a handler for one URL, quarantining or flagging."""
 
     def __call__(
-        self, path_flow: Flow | None, unrouted_reason: str | None = None, *, stale: bool = False
+        self,
+        path_flow: Flow | None,
+        unrouted_reason: str | None = None,
+        *,
+        stale: bool = False,
+        account: str = DEFAULT,
     ) -> Handler: ...
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Account:
+    """One account's mechanisms, built once: its settings, allowlist, pairs and secrets."""
+
+    settings: SecuritySettings
+    allow: tuple[Network, ...]
+    basic: CredentialSet
+    verifier: SignatureVerifier | None
 
 
 class Authenticator:
@@ -46,10 +73,14 @@ class Authenticator:
         failures: Counter,
         max_body_bytes: int,
         clock: Clock | None = None,
+        *,
+        accounts: Sequence[AccountSettings] = (),
+        default_paths: bool = True,
+        store_errors: Counter | None = None,
     ) -> None:
-        """`max_body_bytes` (http.max_body_bytes) applies where no channel limit is set."""
-        _check(settings)
-        _log_loaded(settings)
+        """`max_body_bytes` (http.max_body_bytes) applies where no channel limit is set;
+        `store_errors` counts a shared replay store's failed commands."""
+        self.routes = served_routes(default_paths, accounts)
         self._limits = {
             Flow.DELIVERY_REPORTS: settings.max_body_bytes_delivery_reports or max_body_bytes,
             Flow.INBOUND: settings.max_body_bytes_inbound or max_body_bytes,
@@ -57,13 +88,11 @@ class Authenticator:
         self._settings = settings
         self._failures = failures
         clock = clock or SystemClock()
-        self._allow = networks("allow_cidrs", settings.allow_cidrs)
-        self._proxies = networks("trusted_proxies", settings.trusted_proxies)
-        self._basic = CredentialSet(settings.basic_credentials)
+        self._accounts = _build_accounts(settings, accounts, default_paths, clock)
+        self._proxies = networks("security.trusted_proxies", settings.trusted_proxies)
         self._clients = CredentialSet(settings.oauth_clients)
         self._issuer = _issuer(settings, clock)
-        self._verifier = _verifier(settings, clock)
-        self._replay = _replay_store(settings, clock)
+        self._replay = _replay_store(settings, clock, store_errors)
         self._stale_replay = MemoryStore(settings.replay_cache_size, clock)
         self._clock = clock
         self.quarantine: Quarantine | None = None  # set by the app when quarantine is on
@@ -78,25 +107,32 @@ class Authenticator:
         """The memory of signed callbacks: opened and closed with the app."""
         return self._replay
 
-    def protect(self, path: str, channel: Flow | None, make: HandlerFactory) -> Handler:
-        """The handler for `path`: bare when nothing is configured for it."""
-        policy = self.policy(path, channel)
+    def protect(self, route: Route, make: HandlerFactory) -> Handler:
+        """The handler for `route`: bare when nothing is configured for it."""
+        policy, flow, account = self.policy(route), route.flow, route.account
         if policy.is_open():
-            return make(channel)
-        handlers = Handlers(make(channel), make(channel, STALE_REASON), make(channel, stale=True))
+            return make(flow, account=account)
+        handlers = Handlers(
+            make(flow, account=account),
+            make(flow, STALE_REASON, account=account),
+            make(flow, stale=True, account=account),
+        )
         return guarded(policy, self._failures, handlers, self.quarantine)
 
-    def policy(self, path: str, channel: Flow | None) -> RoutePolicy:
-        s = self._settings
+    def policy(self, route: Route) -> RoutePolicy:
+        s, path = self._settings, route.path
+        account = self._accounts[route.account]
+        own = account.settings
         return RoutePolicy(
             route=path,
-            allow=self._allow,
+            account=route.account,
+            allow=account.allow,
             proxies=self._proxies,
-            max_body=self._max_body(channel),
+            max_body=self._max_body(route.flow),
             body_timeout=s.body_timeout_seconds,
-            basic=self._basic if path in s.basic_routes else None,
-            tokens=self._issuer if path in s.oauth_routes else None,
-            signatures=self._verifier if path in s.hmac_routes else None,
+            basic=account.basic if path in own.basic_routes else None,
+            tokens=self._issuer if path in own.oauth_routes else None,
+            signatures=account.verifier if path in own.hmac_routes else None,
             replay=self._replay,
             reject_stale=s.hmac_stale == "reject",
             stale_replay=self._stale_replay,
@@ -108,7 +144,8 @@ class Authenticator:
         if self._issuer is None:
             return
         path = self._settings.oauth_token_path
-        gate = source_gate(RoutePolicy(path, self._allow, self._proxies), self._failures)
+        allow = self._accounts[DEFAULT].allow  # [security]'s: the endpoint is not an account's
+        gate = source_gate(RoutePolicy(path, allow=allow, proxies=self._proxies), self._failures)
         router.add_post(
             self._settings.oauth_token_path,
             token_handler(self._clients, self._issuer, gate, self._failures, self._token_limits()),
@@ -137,10 +174,36 @@ class Authenticator:
         return self._limits[channel]
 
 
-def _replay_store(settings: SecuritySettings, clock: Clock) -> ReplayStore:
+def _build_accounts(
+    shared: SecuritySettings,
+    accounts: Sequence[AccountSettings],
+    default_paths: bool,
+    clock: Clock,
+) -> dict[str, _Account]:
+    """Each account's mechanisms, checked; then no served route may be left open."""
+    each = {DEFAULT: shared} | {a.name: a.security(shared) for a in accounts}
+    routes = served_routes(default_paths, accounts)
+    for name, settings in each.items():
+        paths = [r.path for r in routes if r.account == name]
+        check_account(settings, paths, table_of(name))
+        log_loaded(settings, name)
+    check_coverage(routes, set().union(*map(guarded_paths, each.values())))
+    return {name: _account(name, settings, clock) for name, settings in each.items()}
+
+
+def _account(name: str, settings: SecuritySettings, clock: Clock) -> _Account:
+    return _Account(
+        settings,
+        networks(f"{table_of(name)}.allow_cidrs", settings.allow_cidrs),
+        CredentialSet(settings.basic_credentials),
+        _verifier(settings, clock),
+    )
+
+
+def _replay_store(settings: SecuritySettings, clock: Clock, errors: Counter | None) -> ReplayStore:
     if settings.replay_store == "memory":
         return MemoryStore(settings.replay_cache_size, clock)
-    return RedisStore(settings.replay_store, settings.replay_horizon_seconds)
+    return RedisStore(settings.replay_store, settings.replay_horizon_seconds, errors=errors)
 
 
 def _issuer(settings: SecuritySettings, clock: Clock) -> TokenIssuer | None:
@@ -154,63 +217,3 @@ def _verifier(settings: SecuritySettings, clock: Clock) -> SignatureVerifier | N
     if not settings.hmac_routes:
         return None
     return SignatureVerifier(settings.hmac_secrets, settings.hmac_tolerance_seconds, clock)
-
-
-def _check(s: SecuritySettings) -> None:
-    """Refuse a configuration that would leave a route open or lock Sinch out."""
-    for key, routes in (
-        ("hmac", s.hmac_routes),
-        ("basic", s.basic_routes),
-        ("oauth", s.oauth_routes),
-    ):
-        unknown = set(routes) - set(CALLBACK_PATHS)
-        if unknown:
-            raise ConfigError(f"security.{key}_routes: unknown path(s) {sorted(unknown)}")
-    _need(s.hmac_routes, s.hmac_secrets, "hmac_secrets")
-    _need(s.basic_routes, s.basic_credentials, "basic_credentials")
-    _need(s.oauth_routes, s.oauth_clients, "oauth_clients")
-    _need(s.oauth_routes, s.oauth_token_keys, "oauth_token_keys")
-    for key, pairs in (
-        ("basic_credentials", s.basic_credentials),
-        ("oauth_clients", s.oauth_clients),
-    ):
-        if any(":" not in p.reveal() for p in pairs):
-            raise ConfigError(f"security.{key}: every entry must be 'name:secret'")
-        if not all(fits_header(p.reveal(), s.max_header_bytes) for p in pairs):
-            raise ConfigError(
-                f"security.{key}: an entry is too long to arrive as an Authorization header "
-                f"within security.max_header_bytes ({s.max_header_bytes}); shorten it or "
-                "raise the limit"
-            )
-    _check_coverage(s)
-
-
-def _check_coverage(s: SecuritySettings) -> None:
-    """Every callback path carries every type (routing follows `type`, not the URL), so
-    credentials on one path and none on another would let a forged callback in by the
-    other: a forged `STOP` on an open `/sms` becomes an opt-out."""
-    guarded = set(s.hmac_routes) | set(s.basic_routes) | set(s.oauth_routes)
-    open_paths = [p for p in CALLBACK_PATHS if p not in guarded]
-    if guarded and open_paths:
-        raise ConfigError(
-            f"security: route(s) {open_paths} left open while {sorted(guarded)} require "
-            "credentials; every callback path accepts every type, so add them to "
-            "hmac_routes, basic_routes or oauth_routes"
-        )
-
-
-def _log_loaded(s: SecuritySettings) -> None:
-    """How many secrets each mechanism loaded (never a value), so a secret split by a comma
-    or dropped as a `#` comment shows at start-up rather than as 401s for every callback."""
-    log.info(
-        "security.secrets_loaded",
-        hmac_secrets=len(s.hmac_secrets),
-        basic_credentials=len(s.basic_credentials),
-        oauth_clients=len(s.oauth_clients),
-        oauth_token_keys=len(s.oauth_token_keys),
-    )
-
-
-def _need(routes: tuple[str, ...], secrets: tuple[Secret, ...], key: str) -> None:
-    if routes and not secrets:
-        raise ConfigError(f"security.{key} (or {key}_file) is required for those routes")

@@ -46,6 +46,7 @@ class RoutePolicy:
     """What one route demands; `None` or empty means that check is off."""
 
     route: str
+    account: str = ""  # the Sinch account whose path this is ("": the default paths)
     allow: tuple[Network, ...] = ()
     proxies: tuple[Network, ...] = ()
     max_body: int | None = None
@@ -133,7 +134,7 @@ def source_gate(policy: RoutePolicy, failures: Counter) -> Callable[[web.Request
             check_source(policy, request)
         except Forbidden as exc:
             request[LOG_FIELDS]["auth"] = exc.detail
-            failures.labels(policy.route, exc.detail).inc()
+            failures.labels(policy.route, exc.detail, policy.account).inc()
             raise
 
     return gate
@@ -153,7 +154,7 @@ class _Guard:
         """
         request[LOG_FIELDS]["auth"] = reason
         if refused:
-            self._failures.labels(self.policy.route, reason).inc()
+            self._failures.labels(self.policy.route, reason, self.policy.account).inc()
 
     async def run(self, request: web.Request) -> web.StreamResponse:
         self.admit(request)

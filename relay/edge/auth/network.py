@@ -17,7 +17,7 @@ def networks(key: str, cidrs: Iterable[str]) -> tuple[Network, ...]:
     try:
         return tuple(ipaddress.ip_network(c, strict=False) for c in cidrs)
     except ValueError as exc:
-        raise ConfigError(f"invalid setting security.{key}: {exc}") from None
+        raise ConfigError(f"invalid setting {key}: {exc}") from None
 
 
 def address(text: str | None) -> Address | None:

@@ -20,6 +20,7 @@ import uuid
 
 import redis.asyncio as aioredis
 import structlog
+from prometheus_client import Counter
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
@@ -63,12 +64,16 @@ def redacted(url: str) -> str:
 
 
 class RedisStore:
-    """A `ReplayStore` in Redis at `url`, remembering published signatures `horizon` s."""
+    """A `ReplayStore` in Redis at `url`, remembering published signatures `horizon` s;
+    each failed command counts in `errors` (by operation: claim, commit, release, ping)."""
 
     shared = True
 
-    def __init__(self, url: str, horizon: float, prefix: str = PREFIX) -> None:
+    def __init__(
+        self, url: str, horizon: float, prefix: str = PREFIX, errors: Counter | None = None
+    ) -> None:
         self._url = url
+        self._errors = errors
         self._horizon_ms = int(horizon * 1000)
         self._prefix = prefix
         self._token = uuid.uuid4().hex  # this store's claims: only the claimer releases
@@ -103,7 +108,7 @@ class RedisStore:
         try:
             held = await self._claim(keys=[self._key(key)], args=args)
         except RedisError as exc:
-            raise ReplayStoreDown("replay_store_unavailable") from exc
+            raise self._failed("claim") from exc
         if held is None:
             return Claim.NEW
         return Claim.DONE if held == DONE else Claim.PENDING
@@ -113,20 +118,27 @@ class RedisStore:
         try:
             await self._redis().set(self._key(key), DONE, px=self._horizon_ms)
         except RedisError as exc:
-            raise ReplayStoreDown("replay_store_unavailable") from exc
+            raise self._failed("commit") from exc
 
     async def release(self, key: bytes) -> None:
         """Forget our claim (the publish failed) so Sinch's retry is accepted."""
         try:
             await self._release(keys=[self._key(key)], args=[self._token])
         except RedisError as exc:
-            raise ReplayStoreDown("replay_store_unavailable") from exc
+            raise self._failed("release") from exc
 
     async def ready(self) -> bool:
         try:
             return bool(await self._redis().ping())
         except RedisError:
+            self._failed("ping")
             return False
+
+    def _failed(self, operation: str) -> ReplayStoreDown:
+        """Count a failed command; the error the caller raises (a 503, or readiness false)."""
+        if self._errors is not None:
+            self._errors.labels(operation).inc()
+        return ReplayStoreDown("replay_store_unavailable")
 
     def _key(self, signature: bytes) -> str:
         return redis_key(signature, self._prefix)

@@ -70,7 +70,7 @@ def _throttled(request: web.Request, failures: Counter, wait: int) -> web.Respon
 
 def _error(request: web.Request, failures: Counter, status: int, error: str) -> web.Response:
     request[LOG_FIELDS]["auth"] = error
-    failures.labels(request.path, error).inc()
+    failures.labels(request.path, error, "").inc()  # one endpoint for the default paths
     headers = dict(_NO_STORE)
     if status == 401:
         headers["WWW-Authenticate"] = 'Basic realm="sinch-relay"'
