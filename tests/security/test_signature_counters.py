@@ -69,6 +69,6 @@ async def test_refusals_stay_auth_failures(relay: RelayFactory) -> None:
     assert publisher.published == []
     failures = "relay_auth_failures_total"
     assert await samples(client) == {
-        sample(failures, route=ROUTE, reason="bad_signature"): 1.0,
-        sample(failures, route=ROUTE, reason="stale_timestamp"): 1.0,
+        sample(failures, route=ROUTE, reason="bad_signature", account=""): 1.0,
+        sample(failures, route=ROUTE, reason="stale_timestamp", account=""): 1.0,
     }
