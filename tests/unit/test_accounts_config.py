@@ -22,7 +22,7 @@ from tests.support.fakes import FakePublisher
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLE = REPO / "config" / "examples" / "two-accounts.toml"
-SECRETS = {"RELAY_ACCOUNT_EU_HMAC_SECRETS": "eu-1,eu-2", "RELAY_ACCOUNT_US_HMAC_SECRETS": "us-1"}
+SECRETS = {"RELAY_ACCOUNT_EU_HMAC_SECRETS": '["eu-1","eu-2"]', "RELAY_ACCOUNT_US_HMAC_SECRETS": "us-1"}
 
 
 def _toml(tmp_path: Path, text: str) -> Path:
@@ -51,12 +51,14 @@ def test_the_example_without_its_secrets_stops_start_up() -> None:
 
 
 def test_an_account_secret_file_twin_is_read(tmp_path: Path) -> None:
-    """RELAY_ACCOUNT_EU_HMAC_SECRETS_FILE: one secret per line, merged with the variable."""
+    """RELAY_ACCOUNT_EU_HMAC_SECRETS_FILE: one secret per line, verbatim (`#` too), merged
+    with the variable."""
     secret_file = tmp_path / "eu"
-    secret_file.write_text("# rotated 2026-12\nfrom-file\n")
+    secret_file.write_text("#rotated-2026-12\nfrom-file\n")
     env = {**SECRETS, "RELAY_ACCOUNT_EU_HMAC_SECRETS_FILE": str(secret_file)}
     eu = load_settings(EXAMPLE, env).accounts[0]
-    assert [x.reveal() for x in eu.hmac_secrets] == ["eu-1", "eu-2", "from-file"]
+    secrets = [x.reveal() for x in eu.hmac_secrets]
+    assert secrets == ["eu-1", "eu-2", "#rotated-2026-12", "from-file"]
 
 
 def test_a_hyphenated_name_takes_underscores_in_its_variables(tmp_path: Path) -> None:
