@@ -15,5 +15,6 @@ def unique_topology(prefix: str = "t") -> TopologySettings:
         inbound=f"{tag}.inbound",
         unrouted=f"{tag}.unrouted",
         archive=f"{tag}.archive",
+        quarantine=f"{tag}.quarantine",
         unrouted_queue_type="classic",
     )

@@ -70,7 +70,7 @@ class QuarantineSink:
             timestamp=datetime.datetime.now(datetime.UTC),
             app_id=APP_ID,
         )
-        await channel.default_exchange.publish(message, self._held.queue, mandatory=True)
+        await channel.default_exchange.publish(message, self._names.quarantine, mandatory=True)
 
     async def _supervise(self) -> None:
         attempt = 0
@@ -109,11 +109,11 @@ class QuarantineSink:
         """A confirm channel, with the queue declared (or, declared otherwise, left as is)."""
         channel = await connection.channel(publisher_confirms=True, on_return_raises=True)
         if not self._names.declare:
-            await channel.declare_queue(self._held.queue, passive=True)
+            await channel.declare_queue(self._names.quarantine, passive=True)
             return channel
         try:
             await topology.declare_quarantine(channel, self._held, self._names)
         except aiormq.exceptions.ChannelPreconditionFailed:
-            log.error("quarantine.declared_otherwise", queue=self._held.queue[:64])
+            log.error("quarantine.declared_otherwise", queue=self._names.quarantine[:64])
             channel = await connection.channel(publisher_confirms=True, on_return_raises=True)
         return channel

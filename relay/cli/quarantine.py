@@ -45,7 +45,9 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 
 async def _list(args: argparse.Namespace, settings: Settings) -> int:
     async with confirmed_channel(settings.amqp, purpose="quarantine") as channel:
-        found = await quarantine.rows(channel, settings.quarantine.queue, args.limit, args.reason)
+        found = await quarantine.rows(
+            channel, settings.topology.quarantine, args.limit, args.reason
+        )
     if found:
         print(listing.table(quarantine.HEADER, found))
     print(console.summary(f"{COMMAND} list", {"shown (left in the queue)": len(found)}, False))

@@ -36,7 +36,7 @@ async def declare(
     await topology.declare(channel, names, quarantine, archive)
     declared = f"{names.delivery_reports}, {names.inbound}, {names.unrouted}"
     if quarantine is not None and quarantine.enabled:
-        declared += f", {quarantine.queue}"
+        declared += f", {names.quarantine}"
     if archive is not None and archive.enabled:
         declared += f", {names.archive}"
     if example is None:

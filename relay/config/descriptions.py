@@ -34,6 +34,8 @@ DESCRIPTIONS: Mapping[str, str] = {
     "topology.unrouted": "Fanout exchange and queue for callbacks no binding matched.",
     "topology.unrouted_queue_type": "Queue type of the unrouted queue.",
     "topology.archive": "Stream that keeps every accepted callback (with `archive.enabled`).",
+    "topology.quarantine": "Durable queue holding callbacks edge security refused (with "
+    "`quarantine.enabled`; no password or token in clear).",
     "topology.declare": "Declare the topology at start-up; false: only check it exists.",
     "logging.level": "Log level.",
     "logging.format": "`json`, `console`, or `auto` (console on a TTY, JSON otherwise).",
@@ -93,7 +95,6 @@ DESCRIPTIONS: Mapping[str, str] = {
     "security.tls_client_cert": "Whether a client certificate is asked for.",
     "quarantine.enabled": "Keep callbacks edge security refused (still answered 401/403) for "
     "`relay quarantine redrive`; false: refuse and forget.",
-    "quarantine.queue": "Durable queue holding refused callbacks (no password or token in clear).",
     "quarantine.max_messages": "Callbacks the quarantine holds; beyond it the oldest is dropped.",
     "quarantine.max_bytes": "Body bytes the quarantine holds; beyond it the oldest is dropped.",
     "archive.enabled": "Also keep every accepted callback in the `topology.archive` stream, "

@@ -91,6 +91,8 @@ class TopologySettings:
     unrouted_queue_type: Literal["quorum", "classic"] = "quorum"
     # The stream every accepted callback is also kept in, when archive.enabled.
     archive: str = "sinch.sms.archive"
+    # Callbacks edge security refused, while quarantine.enabled: bounded, bound to nothing.
+    quarantine: str = "sinch.sms.quarantine"
     # false: only check passively that the exchanges and the unrouted queue exist.
     declare: bool = True
 
@@ -193,7 +195,6 @@ class QuarantineSettings:
     """
 
     enabled: bool = True
-    queue: str = "sinch.sms.quarantine"
     max_messages: Annotated[int, Meta(ge=1)] = 10_000
     max_bytes: Annotated[int, Meta(ge=1024)] = 64 * 1024 * 1024
 

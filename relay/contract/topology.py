@@ -30,6 +30,10 @@ class TopologyMissing(RuntimeError):
 
 
 RETENTION_DIFFERS = "archive stream {!r} exists with other retention arguments (docs/recovery.md)"
+BOUNDS_DIFFER = (
+    "quarantine queue {!r} exists with other type or bounds: the relay uses it as it is; "
+    "to change them, redrive or purge it, delete it and declare again (docs/security.md)"
+)
 
 
 def channel_exchange_arguments(names: TopologySettings) -> FieldTable:
@@ -52,7 +56,7 @@ async def declare_quarantine(
 ) -> None:
     """Create (idempotently) the bounded quarantine queue, of the unrouted queue's type."""
     arguments = quarantine_arguments(queue, names.unrouted_queue_type)
-    await channel.declare_queue(queue.queue, durable=True, arguments=arguments)
+    await channel.declare_queue(names.quarantine, durable=True, arguments=arguments)
 
 
 def archive_arguments(archive: ArchiveSettings) -> FieldTable:
@@ -80,13 +84,16 @@ async def declare(
     await queue.bind(unrouted, routing_key="")
     for channel_ in Flow:
         await declare_channel_exchange(channel, names, channel_)
-    if quarantine is not None and quarantine.enabled:
-        await declare_quarantine(channel, quarantine, names)
     if archive is not None and archive.enabled:
         try:
             await declare_stream(channel, names, archive)
         except aiormq.exceptions.ChannelPreconditionFailed as exc:
             raise TopologyMissing(RETENTION_DIFFERS.format(names.archive)) from exc
+    if quarantine is not None and quarantine.enabled:  # last: it closes the channel if it fails
+        try:
+            await declare_quarantine(channel, quarantine, names)
+        except aiormq.exceptions.ChannelPreconditionFailed as exc:
+            raise TopologyMissing(BOUNDS_DIFFER.format(names.quarantine)) from exc
 
 
 async def declare_archive(
@@ -136,7 +143,7 @@ async def check(
         await _passive(channel, name, is_queue=False)
     await _passive(channel, names.unrouted, is_queue=True)
     if quarantine is not None and quarantine.enabled:
-        await _passive(channel, quarantine.queue, is_queue=True)
+        await _passive(channel, names.quarantine, is_queue=True)
     if archive is not None and archive.enabled:
         await _passive(channel, names.archive, is_queue=True)
 

@@ -86,12 +86,12 @@ class Redrive:
 
 
 async def planned(channel: AbstractChannel, settings: Settings, limit: int) -> int:
-    return min(await waiting(channel, settings.quarantine.queue), limit)
+    return min(await waiting(channel, settings.topology.quarantine), limit)
 
 
 async def redrive(channel: AbstractChannel, run: Redrive, total: int, progress: Progress) -> None:
     """Re-check the first `total` held callbacks; publish and ack those that pass."""
-    queue = run.checks.settings.quarantine.queue
+    queue = run.checks.settings.topology.quarantine
     async for message in peek(channel, queue, total):
         run.counts[await _one(channel, run, message)] += 1
         progress.advance()

@@ -79,6 +79,7 @@ async def relay(
         "RELAY_TOPOLOGY_INBOUND": names.inbound,
         "RELAY_TOPOLOGY_UNROUTED": names.unrouted,
         "RELAY_TOPOLOGY_UNROUTED_QUEUE_TYPE": "classic",
+        "RELAY_TOPOLOGY_QUARANTINE": names.quarantine,
     }
     env = probes.relay_env(amqp_url, topology, free_port())
     with probes.container(podman.IMAGE, env, prefix="ct-relay") as started:
@@ -89,7 +90,8 @@ async def relay(
         channel = await connection.channel()
         for exchange in (names.delivery_reports, names.inbound, names.unrouted):
             await channel.exchange_delete(exchange)
-        await channel.queue_delete(names.unrouted)
+        for queue in (names.unrouted, names.quarantine):
+            await channel.queue_delete(queue)
 
 
 async def _wait_ready(started: probes.Started, timeout: float = 30) -> None:

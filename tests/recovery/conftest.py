@@ -39,7 +39,7 @@ class Held:
 
     async def depth(self, queue: str | None = None) -> int:
         async with confirmed_channel(self.settings.amqp) as channel:
-            return await waiting(channel, queue or self.settings.quarantine.queue)
+            return await waiting(channel, queue or self.settings.topology.quarantine)
 
     async def held_until(self, count: int) -> None:
         """Wait (at most 10 s) until the quarantine holds `count` messages."""
@@ -69,7 +69,7 @@ class Held:
 async def held(amqp_url: str) -> AsyncIterator[Held]:
     """A declared topology, a bound queue and a quarantine queue, all this test's own."""
     names = unique_topology("qua")
-    hold = QuarantineSettings(queue=f"{names.unrouted}.quarantine")
+    hold = QuarantineSettings()
     settings = Settings(amqp=AmqpSettings(url=Secret(amqp_url)), topology=names, quarantine=hold)
     bound = f"{names.inbound}.bound"
     async with await aio_pika.connect(amqp_url) as connection:
@@ -80,7 +80,7 @@ async def held(amqp_url: str) -> AsyncIterator[Held]:
         channel = await connection.channel()
         for exchange in (names.delivery_reports, names.inbound, names.unrouted):
             await channel.exchange_delete(exchange)
-        for queue in (names.unrouted, hold.queue, bound):
+        for queue in (names.unrouted, names.quarantine, bound):
             await channel.queue_delete(queue)
 
 

@@ -85,7 +85,7 @@ async def test_a_password_is_never_held_in_clear_and_still_rechecks(
     assert (await client.post(path, data=body, headers={"Authorization": header})).status == 401
     await held.held_until(1)
     async with confirmed_channel(held.settings.amqp) as channel:
-        raw = await anext(peek(channel, held.settings.quarantine.queue, 1))
+        raw = await anext(peek(channel, held.settings.topology.quarantine, 1))
     stored = repr(raw.headers).encode() + raw.body
     for secret in (password.encode(), base64.b64encode(f"sinch:{password}".encode())):
         assert secret not in stored
@@ -114,7 +114,7 @@ async def test_a_token_signed_with_a_key_not_yet_configured_is_held_then_redrive
     assert (await client.post(path, data=body, headers=bearer)).status == 401
     await held.held_until(1)
     async with confirmed_channel(held.settings.amqp) as channel:
-        raw = await anext(peek(channel, held.settings.quarantine.queue, 1))
+        raw = await anext(peek(channel, held.settings.topology.quarantine, 1))
     assert token.rpartition(".")[2].encode() not in repr(raw.headers).encode()
     still_old = await held.redrive(
         held.with_security(**oauth, oauth_token_keys=(Secret("old-key"),))

@@ -41,7 +41,7 @@ async def test_with_declare_off_a_missing_queue_is_never_created(held: Held) -> 
     """topology.declare=false: the sink only checks; it stays unconnected, saying why."""
     s = held.settings
     async with confirmed_channel(s.amqp) as channel:
-        await channel.queue_delete(s.quarantine.queue)
+        await channel.queue_delete(s.topology.quarantine)
     sink = QuarantineSink(s.amqp, s.quarantine, dataclasses.replace(s.topology, declare=False))
     with structlog.testing.capture_logs() as logs:
         await sink.start()

@@ -145,6 +145,7 @@ async def test_the_cli_lists_without_removing_and_ends_on_one_summary_line(
         "RELAY_TOPOLOGY_UNROUTED": names.unrouted,
         "RELAY_TOPOLOGY_INBOUND": names.inbound,
         "RELAY_TOPOLOGY_DELIVERY_REPORTS": names.delivery_reports,
+        "RELAY_TOPOLOGY_QUARANTINE": names.quarantine,
     }
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "relay", "unrouted", "list", "--limit", "10",

@@ -25,7 +25,7 @@ def _env(amqp_url: str, tag: str) -> dict[str, str]:
         "RELAY_TOPOLOGY_INBOUND": f"test.topo.{tag}.mo",
         "RELAY_TOPOLOGY_UNROUTED": f"test.topo.{tag}.unrouted",
         "RELAY_TOPOLOGY_UNROUTED_QUEUE_TYPE": "classic",
-        "RELAY_QUARANTINE_QUEUE": f"test.topo.{tag}.quarantine",
+        "RELAY_TOPOLOGY_QUARANTINE": f"test.topo.{tag}.quarantine",
     }
 
 
@@ -123,3 +123,22 @@ async def test_with_the_archive_on_declare_creates_the_stream_and_check_needs_it
     finally:
         async with await aio_pika.connect(amqp_url) as connection:
             await (await connection.channel()).queue_delete(f"test.topo.{tag}.archive")
+
+
+async def test_a_quarantine_queue_of_another_type_is_one_line_not_a_traceback(
+    amqp_url: str, tag: str
+) -> None:
+    """Declared earlier as quorum, configured classic: declare says so in one line, exit 1."""
+    async with await aio_pika.connect(amqp_url) as connection:
+        channel = await connection.channel()
+        await channel.declare_queue(
+            f"test.topo.{tag}.quarantine", durable=True, arguments={"x-queue-type": "quorum"}
+        )
+    code, _, err = await _relay(_env(amqp_url, tag), "declare")
+    assert code == 1
+    assert "Traceback" not in err
+    assert err.strip() == (
+        f"relay topology: check failed: quarantine queue 'test.topo.{tag}.quarantine' exists "
+        "with other type or bounds: the relay uses it as it is; to change them, redrive or "
+        "purge it, delete it and declare again (docs/security.md)"
+    )
