@@ -22,7 +22,10 @@ from tests.support.fakes import FakePublisher
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLE = REPO / "config" / "examples" / "two-accounts.toml"
-SECRETS = {"RELAY_ACCOUNT_EU_HMAC_SECRETS": '["eu-1","eu-2"]', "RELAY_ACCOUNT_US_HMAC_SECRETS": "us-1"}
+SECRETS = {
+    "RELAY_ACCOUNT_EU_HMAC_SECRETS": '["eu-1","eu-2"]',
+    "RELAY_ACCOUNT_US_HMAC_SECRETS": "us-1",
+}
 
 
 def _toml(tmp_path: Path, text: str) -> Path:
