@@ -17,6 +17,7 @@ from typing import Any, Final, NamedTuple
 import orjson
 
 from relay.callback import deep_json
+from relay.contract import reasons
 from relay.contract.fields import REQUIRED, STATUS_ITEM, Fields
 from relay.contract.routing import ROUTES, Flow
 from relay.errors import BadRequest
@@ -60,7 +61,7 @@ def parse_object(body: bytes) -> tuple[dict[str, Any], str | None]:
     whole (tens of bytes of memory per byte of body): its top level only, and unrouted.
     """
     if len(body) > _COUNTED_ABOVE and deep_json.too_many_containers(body):
-        doc, too_deep = _top_level(body), "too_many_containers"
+        doc, too_deep = _top_level(body), reasons.TOO_MANY_CONTAINERS
     else:
         try:
             doc, too_deep = orjson.loads(body), None
@@ -85,7 +86,7 @@ def _lenient_loads(body: bytes) -> tuple[Any, str | None]:
     try:
         text = body.decode("utf-8-sig")
         doc = json.loads(text, parse_int=integer)
-        return doc, "integer_too_long" if long_ints else None
+        return doc, reasons.INTEGER_TOO_LONG if long_ints else None
     except RecursionError:
         pass
     except ValueError:
@@ -94,7 +95,7 @@ def _lenient_loads(body: bytes) -> tuple[Any, str | None]:
         doc, truncated = deep_json.loads(text)
     except ValueError:
         raise BadRequest("invalid_json") from None
-    return doc, "nesting_too_deep" if truncated else None
+    return doc, reasons.NESTING_TOO_DEEP if truncated else None
 
 
 def _top_level(body: bytes) -> Any:
@@ -106,10 +107,10 @@ def _top_level(body: bytes) -> Any:
 
 def _unrouted_reason(type_: str, doc: Mapping[str, Any]) -> str | None:
     if len(type_.encode()) > MAX_TYPE_BYTES:
-        return "type_too_long"
+        return reasons.TYPE_TOO_LONG
     fields = REQUIRED.get(type_)
     if fields is None:
-        return "unknown_type"
+        return reasons.UNKNOWN_TYPE
     reason = missing_or_mistyped(doc, fields)
     if reason is None and type_.startswith("delivery_report"):
         reason = _statuses_reason(doc["statuses"])
@@ -121,17 +122,17 @@ def missing_or_mistyped(doc: Mapping[str, Any], fields: Fields) -> str | None:
     for name, kinds in fields.items():
         value = doc.get(name, _ABSENT)
         if value is _ABSENT:
-            return f"missing_field:{name}"
+            return f"{reasons.MISSING_FIELD}:{name}"
         # Exact classes: parsed JSON holds no subclasses, and a bool is never a number.
         if value.__class__ not in kinds:
-            return f"wrong_kind:{name}"
+            return f"{reasons.WRONG_KIND}:{name}"
     return None
 
 
 def _statuses_reason(statuses: list[Any]) -> str | None:
     for item in statuses:
         if not isinstance(item, dict):
-            return "wrong_kind:statuses[]"
+            return f"{reasons.WRONG_KIND}:statuses[]"
         reason = missing_or_mistyped(item, STATUS_ITEM)
         if reason is not None:
             return reason.replace(":", ":statuses[].", 1)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from relay.contract import message
+from relay.contract import message, reasons
 from relay.contract.message import TRACEPARENT, TRACESTATE
 
 Doc = dict[str, Any]
@@ -94,7 +94,8 @@ def unrouted_headers(
         **doc["properties"],
         message.UNROUTED_REASON: {
             "type": "string",
-            "description": "unknown_type, type_too_long, missing_field:NAME, wrong_kind:NAME",
+            "pattern": reasons.pattern(),
+            "description": _reasons(),
         },
         message.SINCH_TYPE: {
             "type": "string",
@@ -102,3 +103,12 @@ def unrouted_headers(
         },
     }
     return doc
+
+
+def _reasons() -> str:
+    """Every reason the relay sets (relay.contract.reasons), each with what it means."""
+    said = (
+        f"{r}:NAME: {text}" if r in reasons.FIELD_REASONS else f"{r}: {text}"
+        for r, text in reasons.UNROUTED_REASONS.items()
+    )
+    return "; ".join(said)

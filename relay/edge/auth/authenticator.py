@@ -15,6 +15,7 @@ from aiohttp import web
 from prometheus_client import Counter
 
 from relay.config import AccountSettings, SecuritySettings
+from relay.contract import reasons
 from relay.contract.routing import Flow
 from relay.edge.accounts import DEFAULT, Route, account_routes, served_routes
 from relay.edge.auth.basic import CredentialSet
@@ -38,7 +39,7 @@ from relay.edge.handlers import Handler
 from relay.edge.quarantine import Quarantine
 
 CALLBACK_PATHS = tuple(route.path for route in account_routes(DEFAULT))
-STALE_REASON = "stale_signature"
+STALE_REASON = reasons.STALE_SIGNATURE
 
 
 class HandlerFactory(Protocol):
