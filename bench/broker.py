@@ -50,6 +50,10 @@ class Names:
         topology = environment("topology", self.topology())
         return {"RELAY_AMQP_URL": amqp_url, "RELAY_LOGGING_FORMAT": "json", **topology}
 
+    def reference_exchange(self) -> str:
+        """Where the reference relay publishes (bench/reference_relay.py declares it)."""
+        return self.topology().inbound
+
     def exchange(self, purpose: str) -> str:
         return f"bench.{self.run_id}.x.{purpose}"
 
@@ -77,6 +81,13 @@ async def bind_relay_sink(url: str, names: Names) -> str:
     async with channel(url) as ch:
         exchanges = [topology.delivery_reports, topology.inbound]
         await sink(ch, names.relay_sink(), exchanges, "quorum")
+    return names.relay_sink()
+
+
+async def bind_reference_sink(url: str, names: Names) -> str:
+    """The relay's sink, bound to the one exchange the reference relay publishes to."""
+    async with channel(url) as ch:
+        await sink(ch, names.relay_sink(), [names.reference_exchange()], "quorum")
     return names.relay_sink()
 
 

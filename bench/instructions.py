@@ -7,7 +7,9 @@ and load whatever else the machine is doing. Two runs: the server started and st
 with no load, and with `--requests` callbacks from wrk (64 connections); the difference
 divided by the requests is what one request costs.
 
-`python -m bench.instructions [--requests 3000] [--server relay|bare]`; needs valgrind.
+`python -m bench.instructions [--requests 3000] [--server relay|reference|bare] [--keep DIR]`; needs
+valgrind. `--keep DIR` keeps both callgrind files there, for `callgrind_annotate
+--inclusive=yes DIR/callgrind.3000.out` (per-function totals).
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from bench.payloads import sample
 
 _TOTALS = re.compile(rb"^(?:summary|totals): (\d+)", re.MULTILINE)
 _START_PATIENCE = 300.0  # Python under callgrind starts many times slower
-_REQUESTS_PER_SECOND = 100  # a floor for the relay under callgrind, for wrk's duration
+_REQUESTS_PER_SECOND = 20  # a floor under callgrind on a busy machine; wrk stops at the count
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -37,13 +39,16 @@ def main(argv: list[str] | None = None) -> int:
         if shutil.which(tool) is None:
             print(f"bench.instructions: {tool} is not installed", file=sys.stderr)
             return 2
-    per_request = asyncio.run(measure(args.server, args.requests, args.amqp_url))
+    per_request = asyncio.run(measure(args.server, args.requests, args.amqp_url, args.keep))
     print(f"{args.server}: {per_request:,.0f} instructions per request ({args.requests} requests)")
     return 0
 
 
-async def measure(server: str, requests: int, amqp_url: str) -> float:
-    """Instructions of `requests` callbacks minus those of an idle start and stop."""
+async def measure(server: str, requests: int, amqp_url: str, keep: Path | None = None) -> float:
+    """Instructions of `requests` callbacks minus those of an idle start and stop.
+
+    With `keep`, both callgrind files are copied there before the work directory goes.
+    """
     names = Names(uuid.uuid4().hex[:8])
     with tempfile.TemporaryDirectory(prefix="relay-instructions-") as tmp:
         work = Path(tmp)
@@ -55,7 +60,15 @@ async def measure(server: str, requests: int, amqp_url: str) -> float:
             )
         finally:
             await _cleanup(names, amqp_url)
+            if keep is not None:
+                _keep(work, keep)
     return (loaded - idle) / requests
+
+
+def _keep(work: Path, keep: Path) -> None:
+    keep.mkdir(parents=True, exist_ok=True)
+    for found in work.glob("callgrind.*.out"):
+        shutil.copy(found, keep / found.name)
 
 
 async def _count(
@@ -64,7 +77,7 @@ async def _count(
     out = work / f"callgrind.{requests}.out"
     port = procs.free_port()
     argv = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", sys.executable]
-    argv += _server_args(server, port)
+    argv += _server_args(server, port, names, amqp_url)
     env = _relay_env(names, amqp_url) if server == "relay" else {}
     log = work / f"{server}.{requests}.log"
     async with procs.server(argv, port, log, env, _START_PATIENCE, _START_PATIENCE) as child:
@@ -78,6 +91,8 @@ async def _load(
 ) -> None:
     if server == "relay":  # a queue holds every message, as in `python -m bench`
         await broker.bind_relay_sink(amqp_url, names)
+    elif server == "reference":
+        await broker.bind_reference_sink(amqp_url, names)
     seconds = requests / _REQUESTS_PER_SECOND + 10
     spec = wrk.LoadSpec(connections=64, seconds=seconds, max_requests=requests)
     result = await wrk.run(url, script, spec)
@@ -85,9 +100,12 @@ async def _load(
         raise RuntimeError(f"only {result['ok']} of {requests} requests answered: {result}")
 
 
-def _server_args(server: str, port: int) -> list[str]:
+def _server_args(server: str, port: int, names: Names, amqp_url: str) -> list[str]:
     if server == "bare":
         return ["-m", "bench.bare_http", "--port", str(port)]
+    if server == "reference":
+        exchange = ["--exchange", names.reference_exchange()]
+        return ["-m", "bench.reference_relay", "--port", str(port), "--url", amqp_url, *exchange]
     return ["-m", "relay", "serve", "--host", "127.0.0.1", "--port", str(port)]
 
 
@@ -110,7 +128,8 @@ async def _cleanup(names: Names, amqp_url: str) -> None:
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m bench.instructions", description=__doc__)
     p.add_argument("--requests", type=int, default=3000)
-    p.add_argument("--server", choices=("relay", "bare"), default="relay")
+    p.add_argument("--server", choices=("relay", "reference", "bare"), default="relay")
+    p.add_argument("--keep", type=Path, help="keep the callgrind files in this directory")
     p.add_argument(
         "--amqp-url",
         default=os.environ.get("RELAY_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/"),
