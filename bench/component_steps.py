@@ -145,7 +145,7 @@ def _middleware(request: web.Request) -> Step:
 def _publish(bodies: Callable[[], Callback], settings: Settings) -> dict[str, Step]:
     loop = uvloop.new_event_loop()  # the relay's loop
     channel = loop.run_until_complete(_channel())
-    batcher = loop.run_until_complete(_in_loop(lambda: TickBatcher(channel, 60.0)))
+    batcher: TickBatcher = loop.run_until_complete(_in_loop(lambda: TickBatcher(channel, 60.0)))
     messages = _cycle([_message(cb, settings) for cb in sample(512)])
 
     async def nothing() -> None:
