@@ -31,27 +31,29 @@ Step = Callable[[], Any]
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m bench.components", description=__doc__)
     p.add_argument("--calls", type=int, default=3000)
+    p.add_argument("--only", default="", help="components whose name contains this")
     p.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.child:
-        _child(args.calls)
+        _child(args.calls, args.only)
         return 0
     if shutil.which("valgrind") is None:
         print("bench.components: valgrind is not installed", file=sys.stderr)
         return 2
-    for name, cost in measure(args.calls).items():
+    for name, cost in measure(args.calls, args.only).items():
         print(f"{name:55} {cost:9,.0f}")
     return 0
 
 
-def measure(calls: int) -> dict[str, float]:
+def measure(calls: int, only: str = "") -> dict[str, float]:
     """Instructions per call of each component (the empty loop's cost taken off)."""
-    names = list(_steps())
+    names = list(_steps(only))
     with tempfile.TemporaryDirectory(prefix="relay-components-") as tmp:
         out = Path(tmp) / "callgrind.out"
         argv = ["valgrind", "--tool=callgrind", "--dump-before=getppid"]
         argv += [f"--callgrind-out-file={out}", sys.executable, "-m", "bench.components"]
-        subprocess.run([*argv, "--child", "--calls", str(calls)], check=True, capture_output=True)
+        child = [*argv, "--child", "--calls", str(calls), "--only", only]
+        subprocess.run(child, check=True, capture_output=True)
         parts = sorted(Path(tmp).glob("callgrind.out.*"), key=lambda p: int(p.name.rsplit(".")[-1]))
         totals = [_total(p) for p in parts]
     # Dump 1 is start-up; dump k+1 ends with component k's loop (then the next getppid).
@@ -65,8 +67,8 @@ def _total(path: Path) -> int:
     return int(match.group(1)) if match else 0
 
 
-def _child(calls: int) -> None:
-    steps = _steps()
+def _child(calls: int, only: str) -> None:
+    steps = _steps(only)
     os.getppid()  # dump: start-up
     for step in steps.values():
         for _ in range(calls):
@@ -75,11 +77,12 @@ def _child(calls: int) -> None:
     os._exit(0)  # the stub channel needs no orderly close
 
 
-def _steps() -> dict[str, Step]:
+def _steps(only: str) -> dict[str, Step]:
     """Every component as one call on the next realistic input; the empty loop first."""
     from bench import component_steps
 
-    return {"empty loop": lambda: None, **component_steps.steps()}
+    chosen = {k: v for k, v in component_steps.steps().items() if only in k}
+    return {"empty loop": lambda: None, **chosen}
 
 
 if __name__ == "__main__":

@@ -94,10 +94,12 @@ async def _load(
     elif server == "reference":
         await broker.bind_reference_sink(amqp_url, names)
     seconds = requests / _REQUESTS_PER_SECOND + 10
-    spec = wrk.LoadSpec(connections=64, seconds=seconds, max_requests=requests)
+    spec = wrk.LoadSpec(connections=64, seconds=seconds, max_requests=requests, timeout=120)
     result = await wrk.run(url, script, spec)
     if result["ok"] + result["non2xx"] < requests:
         raise RuntimeError(f"only {result['ok']} of {requests} requests answered: {result}")
+    if result["timeouts"] or result["socket_errors"]:  # reconnects would be counted too
+        raise RuntimeError(f"wrk timed out or lost connections, count not comparable: {result}")
 
 
 def _server_args(server: str, port: int, names: Names, amqp_url: str) -> list[str]:
