@@ -40,10 +40,11 @@ class Names:
         return self.queue("relay.sink")
 
     def relay_objects(self) -> tuple[list[str], list[str]]:
-        """Queues and exchanges a relay run creates: for clean-up."""
+        """Queues and exchanges a relay (or reference relay) run creates: for clean-up."""
         topology = self.topology()
         queues = [self.relay_sink(), topology.unrouted]
-        return queues, [topology.delivery_reports, topology.inbound, topology.unrouted]
+        exchanges = [topology.delivery_reports, topology.inbound, topology.unrouted]
+        return queues, [*exchanges, self.reference_exchange()]
 
     def relay_env(self, amqp_url: str) -> dict[str, str]:
         """Environment of a relay process publishing to this run's exchanges."""
@@ -52,7 +53,7 @@ class Names:
 
     def reference_exchange(self) -> str:
         """Where the reference relay publishes (bench/reference_relay.py declares it)."""
-        return self.topology().inbound
+        return self.exchange("reference")
 
     def exchange(self, purpose: str) -> str:
         return f"bench.{self.run_id}.x.{purpose}"
