@@ -116,6 +116,7 @@ def _edge(bodies: Callable[[], Callback], settings: Settings) -> dict[str, Step]
 
 
 def _log_line(request: web.Request) -> Step:
+    app = request.app
     logs.configure(LoggingSettings(format="json"), io.TextIOWrapper(io.BytesIO()))
     writer = logs._RequestLines.writer
     assert writer is not None
@@ -125,7 +126,7 @@ def _log_line(request: web.Request) -> Step:
     def line() -> None:
         request[LOG_FIELDS] = dict(fields, trace_id="0af7651916cd43dd8448eb211c80319c")
         asyncio.events._set_running_loop(_TICK)  # type: ignore[arg-type]
-        middleware._log_line(request, 200, time.perf_counter())
+        middleware._log_line(request, app, 200, time.perf_counter())
         asyncio.events._set_running_loop(None)
         writer.flush()  # one line per loop tick: the most a line can cost
 
