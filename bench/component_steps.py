@@ -166,8 +166,8 @@ def _publish(bodies: Callable[[], Callback], settings: Settings) -> dict[str, St
 
     return {
         "framing (Basic.Publish + header + body frames)": frames,
-        "event loop: one run_until_complete (subtracted below)": lambda: loop.run_until_complete(
-            nothing()
+        "event loop: one run_until_complete of a coroutine that sleeps once": lambda: (
+            loop.run_until_complete(nothing())
         ),
         "publish + flush + Basic.Ack settled by aiormq (incl. loop)": lambda: (
             loop.run_until_complete(round_trip())
