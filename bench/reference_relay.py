@@ -4,8 +4,9 @@ aiohttp for HTTP, aiormq for AMQP: one connection, one confirm channel, each cal
 one `basic_publish(mandatory=True)` awaited for its confirm, many in flight at once
 (one per request). The body is forwarded as received; only its `type` is read, for the
 routing key. Persistent messages with a message id; 200 only on Basic.Ack, 503 on
-anything else. No logging, metrics, tracing, dedup key, auth or body guards: the row
-`python -m bench` and `bench.instructions --server reference` hold the relay against.
+anything else. No logging, metrics, tracing, dedup key, auth, body guards or
+reconnects: the row `python -m bench` and `bench.instructions --server reference` hold
+the relay against.
 
 `python -m bench.reference_relay --port N --url AMQP_URL --exchange X`
 """
@@ -44,7 +45,7 @@ async def accept(request: web.Request) -> web.Response:
             mandatory=True,
             timeout=30,
         )
-    except (aiormq.exceptions.AMQPError, TimeoutError):
+    except (aiormq.exceptions.AMQPError, aiormq.exceptions.ChannelInvalidStateError, TimeoutError):
         return web.Response(status=503, text="not published")
     if not isinstance(confirm, Basic.Ack):
         return web.Response(status=503, text="not published")
