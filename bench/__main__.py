@@ -1,7 +1,9 @@
-"""`python -m bench`: broker ceiling, HTTP ceiling and relay, side by side, in one run.
+"""`python -m bench`: broker ceiling, HTTP ceiling, reference relay and relay, side by side.
 
-Rounds are interleaved (ceilings, bare server, relay, relay --workers), so drift on a
-shared machine hits every row alike; ratios are medians of per-round ratios.
+Rounds are interleaved (ceilings, bare server, reference relay, relay, relay --workers),
+so drift on a shared machine hits every row alike; ratios are medians of per-round ratios.
+The reference relay (bench/reference_relay.py) is the hand-written aiohttp + aiormq relay
+every change is held against; its messages are counted in the same sink (`lost`).
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from typing import Any
 
 import orjson
 
-from bench import consumer_drain, phases, procs, report, wrk
+from bench import broker, consumer_drain, phases, procs, report, wrk
 from bench.options import RESULTS, Options, parse
 from bench.payloads import sample, size_summary
 from tests.support.relay_process import RelayProcess
@@ -87,6 +89,7 @@ async def _measure(ctx: phases.Context) -> tuple[Rounds, dict[str, str]]:
         await phases.prepare_archive_ceiling(ctx)
     async with contextlib.AsyncExitStack() as stack:
         bare = await stack.enter_async_context(_bare(ctx))
+        reference = await stack.enter_async_context(_reference(ctx))
         relay = await stack.enter_async_context(_relay(ctx, [], ctx.server_cpus, "relay"))
         if ctx.opts.archive:
             archived = _relay(ctx, [], ctx.server_cpus, "relay-archive", archive=True)
@@ -95,11 +98,11 @@ async def _measure(ctx: phases.Context) -> tuple[Rounds, dict[str, str]]:
         if workers is not None:
             multi = await stack.enter_async_context(_relay(ctx, workers, None, "relay-workers"))
         sink = await phases.bind_sink(ctx)
-        await _warm(ctx, bare, relay, multi, sink)
+        await _warm(ctx, bare, (reference, relay), multi, sink)
         for child in relays.values():
             await phases.http_load(ctx, child.url, ctx.opts.warmup, True)
         for _ in range(ctx.opts.rounds):
-            await _round(ctx, rounds, bare, relay, multi, sink)
+            await _round(ctx, rounds, bare, (reference, relay), multi, sink)
             for key, child in relays.items():
                 duration = ctx.opts.duration
                 rounds.setdefault(key, []).append(
@@ -111,13 +114,13 @@ async def _measure(ctx: phases.Context) -> tuple[Rounds, dict[str, str]]:
 async def _warm(
     ctx: phases.Context,
     bare: procs.Server,
-    relay: procs.Server,
+    relays: tuple[procs.Server, procs.Server],
     multi: procs.Server | None,
     sink: str,
 ) -> None:
     if ctx.opts.warmup <= 0:
         return
-    for child, pinned in ((bare, True), (relay, True), (multi, False)):
+    for child, pinned in ((bare, True), (relays[0], True), (relays[1], True), (multi, False)):
         if child is not None:
             await phases.http_load(ctx, child.url, ctx.opts.warmup, pinned)
     await phases.drain_sink(ctx, sink)
@@ -127,10 +130,12 @@ async def _round(
     ctx: phases.Context,
     rounds: Rounds,
     bare: procs.Server,
-    relay: procs.Server,
+    relays: tuple[procs.Server, procs.Server],
     multi: procs.Server | None,
     sink: str,
 ) -> None:
+    reference, relay = relays
+
     def add(key: str, value: dict[str, Any]) -> None:
         rounds.setdefault(key, []).append(value)
 
@@ -143,6 +148,7 @@ async def _round(
         add("w1024 quorum+archive copy", copy)
         add("w1024 quorum via intake", await phases.ceiling(ctx, 1024, "quorum", intake))
     add("http", await phases.http_load(ctx, bare.url, ctx.opts.http_seconds, True))
+    add("reference", await phases.relay_round(ctx, reference, sink, ctx.opts.duration, True))
     add("relay", await phases.relay_round(ctx, relay, sink, ctx.opts.duration, True))
     if multi is not None:
         add("relay-workers", await phases.relay_round(ctx, multi, sink, ctx.opts.duration, False))
@@ -160,6 +166,20 @@ async def _bare(ctx: phases.Context) -> AsyncIterator[procs.Server]:
         str(port),
     ]
     async with procs.server(argv, port, ctx.logs / "bare.log") as child:
+        yield child
+
+
+@contextlib.asynccontextmanager
+async def _reference(ctx: phases.Context) -> AsyncIterator[procs.Server]:
+    """The reference relay on the relay's core; its exchange is bound to the sink."""
+    port = procs.free_port()
+    argv = [
+        *procs.taskset(ctx.server_cpus), sys.executable, "-m", "bench.reference_relay",
+        "--port", str(port), "--url", ctx.opts.amqp_url,
+        "--exchange", ctx.names.reference_exchange(),
+    ]  # fmt: skip
+    async with procs.server(argv, port, ctx.logs / "reference.log") as child:
+        await broker.bind_reference_sink(ctx.opts.amqp_url, ctx.names)
         yield child
 
 
@@ -200,6 +220,7 @@ def _fold(
 ) -> dict[str, Any]:
     http = {
         "http ceiling (bare aiohttp, no broker)": report.http_row(rounds["http"]),
+        "reference relay (aiohttp + aiormq)": report.http_row(rounds["reference"]),
         "relay (1 process)": report.http_row(rounds["relay"]),
     }
     if "relay-workers" in rounds:
@@ -215,7 +236,7 @@ def _fold(
         "consumers": consumers,
         "rounds": rounds,
     }
-    relays = ("relay", "relay-workers", "relay-archive")
+    relays = ("relay", "relay-workers", "relay-archive", "reference")
     result["lost"] = sum(r["lost"] for k in relays for r in rounds.get(k, []))
     return result
 
@@ -235,6 +256,7 @@ def _ratios(rounds: Rounds) -> dict[str, Any]:
             rounds["relay"], rounds["w64 quorum"], "rps", "rate"
         ),
         "relay / HTTP ceiling": report.ratio(rounds["relay"], rounds["http"], "rps", "rps"),
+        "relay / reference relay": report.ratio(rounds["relay"], rounds["reference"], "rps", "rps"),
         "HTTP ceiling / relay (load generator headroom)": report.ratio(
             rounds["http"], rounds["relay"], "rps", "rps"
         ),

@@ -41,10 +41,11 @@ class Names:
         return self.queue("relay.sink")
 
     def relay_objects(self) -> tuple[list[str], list[str]]:
-        """Queues and exchanges a relay run creates: for clean-up."""
+        """Queues and exchanges a relay (or reference relay) run creates: for clean-up."""
         topology = self.topology()
         queues = [self.relay_sink(), topology.unrouted, topology.archive]
-        return queues, [topology.delivery_reports, topology.inbound, topology.unrouted]
+        exchanges = [topology.delivery_reports, topology.inbound, topology.unrouted]
+        return queues, [*exchanges, self.reference_exchange()]
 
     def relay_env(self, amqp_url: str, archive: bool = False) -> dict[str, str]:
         """Environment of a relay process publishing to this run's exchanges (and, with
@@ -52,6 +53,10 @@ class Names:
         topology = environment("topology", self.topology())
         env = {"RELAY_AMQP_URL": amqp_url, "RELAY_LOGGING_FORMAT": "json", **topology}
         return env | ({"RELAY_ARCHIVE_ENABLED": "true"} if archive else {})
+
+    def reference_exchange(self) -> str:
+        """Where the reference relay publishes (bench/reference_relay.py declares it)."""
+        return self.exchange("reference")
 
     def exchange(self, purpose: str) -> str:
         return f"bench.{self.run_id}.x.{purpose}"
@@ -80,6 +85,13 @@ async def bind_relay_sink(url: str, names: Names) -> str:
     async with channel(url) as ch:
         exchanges = [topology.delivery_reports, topology.inbound]
         await sink(ch, names.relay_sink(), exchanges, "quorum")
+    return names.relay_sink()
+
+
+async def bind_reference_sink(url: str, names: Names) -> str:
+    """The relay's sink, bound to the one exchange the reference relay publishes to."""
+    async with channel(url) as ch:
+        await sink(ch, names.relay_sink(), [names.reference_exchange()], "quorum")
     return names.relay_sink()
 
 

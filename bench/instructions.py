@@ -7,9 +7,11 @@ and load whatever else the machine is doing. Two runs: the server started and st
 with no load, and with `--requests` callbacks from wrk (64 connections); the difference
 divided by the requests is what one request costs.
 
-`python -m bench.instructions [--requests 3000] [--server relay|bare] [--archive]`; needs
-valgrind. `--archive` measures the relay twice in one run, with `archive.enabled` off and
-on, and prints both and their ratio.
+`python -m bench.instructions [--requests 3000] [--server relay|reference|bare] [--archive]
+[--keep DIR]`; needs valgrind. `--archive` measures the relay twice in one run, with
+`archive.enabled` off and on, and prints both and their ratio. `--keep DIR` keeps the
+callgrind files there, for `callgrind_annotate --inclusive=yes DIR/callgrind.3000.out`
+(per-function totals).
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from bench.payloads import sample
 
 _TOTALS = re.compile(rb"^(?:summary|totals): (\d+)", re.MULTILINE)
 _START_PATIENCE = 300.0  # Python under callgrind starts many times slower
-_REQUESTS_PER_SECOND = 20  # a floor for the relay under callgrind on a busy machine: wrk's duration
+_REQUESTS_PER_SECOND = 10  # a floor under callgrind on a busy machine; wrk stops at the count
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -41,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
             return 2
     if args.archive:
         return _archive_pair(args.requests, args.amqp_url)
-    per_request = asyncio.run(measure(args.server, args.requests, args.amqp_url))
+    per_request = asyncio.run(measure(args.server, args.requests, args.amqp_url, args.keep))
     print(f"{args.server}: {per_request:,.0f} instructions per request ({args.requests} requests)")
     return 0
 
@@ -56,8 +58,17 @@ def _archive_pair(requests: int, amqp_url: str) -> int:
     return 0
 
 
-async def measure(server: str, requests: int, amqp_url: str, archive: bool = False) -> float:
-    """Instructions of `requests` callbacks minus those of an idle start and stop."""
+async def measure(
+    server: str,
+    requests: int,
+    amqp_url: str,
+    keep: Path | None = None,
+    archive: bool = False,
+) -> float:
+    """Instructions of `requests` callbacks minus those of an idle start and stop.
+
+    With `keep`, both callgrind files are copied there before the work directory goes.
+    """
     names = Names(uuid.uuid4().hex[:8])
     with tempfile.TemporaryDirectory(prefix="relay-instructions-") as tmp:
         work = Path(tmp)
@@ -69,7 +80,15 @@ async def measure(server: str, requests: int, amqp_url: str, archive: bool = Fal
             )
         finally:
             await _cleanup(names, amqp_url)
+            if keep is not None:
+                _keep(work, keep)
     return (loaded - idle) / requests
+
+
+def _keep(work: Path, keep: Path) -> None:
+    keep.mkdir(parents=True, exist_ok=True)
+    for found in work.glob("callgrind.*.out"):
+        shutil.copy(found, keep / found.name)
 
 
 async def _count(
@@ -84,7 +103,7 @@ async def _count(
     out = work / f"callgrind.{requests}.out"
     port = procs.free_port()
     argv = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", sys.executable]
-    argv += _server_args(server, port)
+    argv += _server_args(server, port, names, amqp_url)
     env = _relay_env(names, amqp_url, archive) if server == "relay" else {}
     log = work / f"{server}.{requests}.log"
     async with procs.server(argv, port, log, env, _START_PATIENCE, _START_PATIENCE) as child:
@@ -98,16 +117,23 @@ async def _load(
 ) -> None:
     if server == "relay":  # a queue holds every message, as in `python -m bench`
         await broker.bind_relay_sink(amqp_url, names)
+    elif server == "reference":
+        await broker.bind_reference_sink(amqp_url, names)
     seconds = requests / _REQUESTS_PER_SECOND + 10
-    spec = wrk.LoadSpec(connections=64, seconds=seconds, max_requests=requests)
+    spec = wrk.LoadSpec(connections=64, seconds=seconds, max_requests=requests, timeout=120)
     result = await wrk.run(url, script, spec)
     if result["ok"] + result["non2xx"] < requests:
         raise RuntimeError(f"only {result['ok']} of {requests} requests answered: {result}")
+    if result["timeouts"] or result["socket_errors"]:  # reconnects would be counted too
+        raise RuntimeError(f"wrk timed out or lost connections, count not comparable: {result}")
 
 
-def _server_args(server: str, port: int) -> list[str]:
+def _server_args(server: str, port: int, names: Names, amqp_url: str) -> list[str]:
     if server == "bare":
         return ["-m", "bench.bare_http", "--port", str(port)]
+    if server == "reference":
+        exchange = ["--exchange", names.reference_exchange()]
+        return ["-m", "bench.reference_relay", "--port", str(port), "--url", amqp_url, *exchange]
     return ["-m", "relay", "serve", "--host", "127.0.0.1", "--port", str(port)]
 
 
@@ -130,8 +156,9 @@ async def _cleanup(names: Names, amqp_url: str) -> None:
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m bench.instructions", description=__doc__)
     p.add_argument("--requests", type=int, default=3000)
-    p.add_argument("--server", choices=("relay", "bare"), default="relay")
+    p.add_argument("--server", choices=("relay", "reference", "bare"), default="relay")
     p.add_argument("--archive", action="store_true", help="the relay with archive off, then on")
+    p.add_argument("--keep", type=Path, help="keep the callgrind files in this directory")
     p.add_argument(
         "--amqp-url",
         default=os.environ.get("RELAY_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/"),

@@ -80,6 +80,7 @@ class LoadSpec:
     max_requests: int
     threads: int = 1
     cpus: frozenset[int] | None = None
+    timeout: float = 5.0  # per request; longer under callgrind, where a timeout reconnects
 
 
 def available() -> bool:
@@ -106,7 +107,7 @@ async def run(url: str, script: Path, spec: LoadSpec) -> dict[str, Any]:
         f"-c{spec.connections}",
         f"-d{max(1, round(spec.seconds))}s",
         "--timeout",
-        "5s",
+        f"{spec.timeout:g}s",
         "-s",
         str(script),
         url,

@@ -28,8 +28,8 @@ from relay.errors import Unencodable
 _FRAME_HEADER = struct.Struct(">BHI")  # frame type, channel, payload size
 _HEADER_FRAME, _BODY_FRAME = 2, 3
 _FRAME_END = b"\xce"
-_CLASS_WEIGHT_SIZE = struct.Struct(">HHQ")  # class id, weight (0), body size
-_FLAGS = struct.Struct(">H")
+_CLASS_WEIGHT_SIZE_FLAGS = struct.Struct(">HHQH")  # class id, weight (0), body size, flags
+_BASIC_CLASS = Basic.frame_id
 _LONG = struct.Struct(">I")
 _TIMESTAMP = struct.Struct(">Q")
 _LENGTH_OCTET = tuple(bytes((n,)) for n in range(256))  # a shortstr's length prefix
@@ -89,19 +89,18 @@ def _header_payload(message: Outgoing) -> bytes:
     """Class, weight, body size, flags, then each property that is set, in wire order."""
     flags = _CONTENT_TYPE | _HEADERS | _DELIVERY_MODE | _TIMESTAMP_SET | _APP_ID
     parts = [b"", _CONTENT_TYPE_VALUE, _table(message.headers), _DELIVERY_MODE_VALUE]
-    for value, bit in (
-        (message.correlation_id, _CORRELATION_ID),
-        (message.message_id, _MESSAGE_ID),
-    ):
-        if value:  # pamqp leaves out empty strings as it does None
-            flags |= bit
-            parts.append(_shortstr(value))
+    if message.correlation_id:  # pamqp leaves out empty strings as it does None
+        flags |= _CORRELATION_ID
+        parts.append(_shortstr(message.correlation_id))
+    if message.message_id:
+        flags |= _MESSAGE_ID
+        parts.append(_shortstr(message.message_id))
     parts.append(_timestamp(message.timestamp))
     if message.message_type:
         flags |= _TYPE
         parts.append(_TYPES.get(message.message_type) or _type_name(message.message_type))
     parts.append(_APP_ID_VALUE)
-    parts[0] = _CLASS_WEIGHT_SIZE.pack(Basic.frame_id, 0, len(message.body)) + _FLAGS.pack(flags)
+    parts[0] = _CLASS_WEIGHT_SIZE_FLAGS.pack(_BASIC_CLASS, 0, len(message.body), flags)
     return b"".join(parts)
 
 
@@ -124,17 +123,27 @@ def _table(table: Any) -> bytes:
     if type(table) is not dict:
         raise _Unsupported("table")
     parts = []
-    for key, value in sorted(table.items()):  # pamqp's order, so the bytes match
-        parts.append(_FIELD_NAMES.get(key) or _field_name(key))
+    for key in sorted(table):  # pamqp's order, so the bytes match
+        value = table[key]
         if value.__class__ is str:  # nearly every header value: no call
             raw = value.encode()
-            parts += (b"S", _LONG.pack(len(raw)), raw)
+            # Name, 'S' and length in one cached piece: most values have a fixed length.
+            parts.append(_STRING_PREFIXES.get((key, len(raw))) or _string_prefix(key, len(raw)))
+            parts.append(raw)
         elif value.__class__ is bool:
+            parts.append(_FIELD_NAMES.get(key) or _field_name(key))
             parts.append(b"t\x01" if value else b"t\x00")
         else:
             raise _Unsupported("table value")
     payload = b"".join(parts)
     return _LONG.pack(len(payload)) + payload
+
+
+def _string_prefix(key: Any, size: int) -> bytes:
+    prefix = (_FIELD_NAMES.get(key) or _field_name(key)) + b"S" + _LONG.pack(size)
+    if len(_STRING_PREFIXES) < _MAX_CACHED:
+        _STRING_PREFIXES[key, size] = prefix
+    return prefix
 
 
 def _field_name(key: Any) -> bytes:
@@ -160,4 +169,6 @@ _DELIVERY_MODE_VALUE = bytes((PERSISTENT,))
 # Encoded header names and message types: the same few dozen on every message.
 _FIELD_NAMES: dict[str, bytes] = {}
 _TYPES: dict[str, bytes] = {}
+# A string value's name, type and length, by (name, length in bytes).
+_STRING_PREFIXES: dict[tuple[str, int], bytes] = {}
 _MAX_CACHED = 256

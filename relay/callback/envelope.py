@@ -87,15 +87,15 @@ def build(
     routable = event.unrouted_reason is None and event.flow is not None
     exchange = exchange_for(names, event.flow) if routable else names.unrouted  # type: ignore[arg-type]
     short_type = event.type if len(event.type.encode()) <= MAX_TYPE_BYTES else None
-    return Outgoing(
+    return Outgoing(  # positionally: a NamedTuple's keyword call costs more
         exchange,
         short_type or "",
         body,
-        message_id=received.message_id,
-        correlation_id=received.request_id[:255],
-        timestamp=datetime.datetime.now(datetime.UTC),
-        message_type=short_type,
-        headers=_headers(event, received, forward, signature),
+        received.message_id,  # message_id
+        received.request_id[:255],  # correlation_id
+        datetime.datetime.now(_UTC),  # timestamp
+        short_type,  # message_type
+        _headers(event, received, forward, signature),
     )
 
 
@@ -121,15 +121,21 @@ def _headers(
         headers[message.MISROUTED] = True
     if received.signature_stale:
         headers[message.SIGNATURE_STALE] = True
-    for name, value in (received.trace or continue_trace(received.headers)).headers().items():
-        headers[name] = encodable(value)
+    trace = received.trace or continue_trace(received.headers)
+    headers[message.TRACEPARENT] = trace.header()  # the relay's own hex ids: ASCII
+    if trace.tracestate:
+        headers[message.TRACESTATE] = encodable(trace.tracestate)
+    given = received.headers
     for name in forward:  # lower-case, credential-free: HttpSettings checked it once
-        given = received.headers.get(name)
-        if given is not None:
-            headers[message.FORWARDED_PREFIX + name] = encodable(given)
+        value = given.get(name)
+        if value is not None:
+            headers[message.FORWARDED_PREFIX + name] = encodable(value)
     if signature:
-        _copy_signature(received.headers, headers)
+        _copy_signature(given, headers)
     return headers
+
+
+_UTC = datetime.UTC
 
 
 def _copy_signature(given: Mapping[str, str], headers: FieldTable) -> None:

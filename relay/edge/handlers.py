@@ -60,15 +60,16 @@ def callback_handler(
         event = _classify(body, app[PARSE_BUDGET])
         if unrouted_reason is not None:
             event = event._replace(unrouted_reason=unrouted_reason)
-        with app[TRACER].callback_span(request.headers, f"POST {request.path}") as trace:
+        path, headers = request.path, request.headers  # properties: read once
+        with app[TRACER].callback_span(headers, f"POST {path}") as trace:
             fields = request[LOG_FIELDS]
             fields["trace_id"] = trace.trace_id
             received = envelope.Received(
                 request[REQUEST_ID],
                 app[IDS].next(),
-                request.path,
+                path,
                 path_flow,
-                request.headers,
+                headers,
                 trace,
                 stale,
                 account,

@@ -13,7 +13,15 @@ from aiohttp import web
 from relay.contract.routing import ROUTES
 from relay.edge.body import refuse_encoded
 from relay.edge.handlers import Handler
-from relay.edge.keys import BODY_BUDGET, IDS, LOG_FIELDS, METRICS, REQUEST_ID, SETTINGS
+from relay.edge.keys import (
+    BODY_BUDGET,
+    IDS,
+    LOG_FIELDS,
+    METRICS,
+    REQUEST_ID,
+    SETTINGS,
+    LogFields,
+)
 from relay.errors import ClientGone, RelayError, Unauthorized
 from relay.telemetry.logs import request_line
 
@@ -37,15 +45,20 @@ async def canonical_log(request: web.Request, handler: Handler) -> web.StreamRes
     """Bind a request id, answer the request, log exactly one line about it.
 
     One middleware rather than two: each aiohttp middleware layer costs every request.
+    The app, the request id and the log fields are read once and passed down: each
+    `request.app` and `request[key]` is a property or method call.
     """
     started = time.perf_counter()
-    request[REQUEST_ID] = _request_id(request)
-    request[LOG_FIELDS] = {}
+    app = request.app
+    request_id = _request_id(request, app)
+    request[REQUEST_ID] = request_id
+    fields: LogFields = {}
+    request[LOG_FIELDS] = fields
     status = 500
     try:
-        response = await _answer(request, handler)
+        response = await _answer(request, app, handler, fields, request_id)
         status = response.status
-        response.headers["X-Request-Id"] = request[REQUEST_ID]
+        response.headers["X-Request-Id"] = request_id
         return response
     except web.HTTPException as exc:
         status = exc.status
@@ -53,22 +66,28 @@ async def canonical_log(request: web.Request, handler: Handler) -> web.StreamRes
     except asyncio.CancelledError:  # with handler cancellation on, a client that left
         if _client_left(request):
             status = ClientGone.status
-            request[LOG_FIELDS]["error"] = ClientGone.code
+            fields["error"] = ClientGone.code
         raise
     finally:
-        _log_line(request, status, started)
+        _log_line(request, app, status, started)
 
 
-async def _answer(request: web.Request, handler: Handler) -> web.StreamResponse:
+async def _answer(
+    request: web.Request,
+    app: web.Application,
+    handler: Handler,
+    fields: LogFields,
+    request_id: str,
+) -> web.StreamResponse:
     """Map `RelayError`s to their status; anything unexpected to 500 (Sinch retries it)."""
-    budget = request.app[BODY_BUDGET]
+    budget = app[BODY_BUDGET]
     held = 0
     try:
         refuse_encoded(request)
         held = budget.reserve(budget.size_of(request))
         return await handler(request)
     except RelayError as exc:
-        request[LOG_FIELDS]["error"] = exc.code
+        fields["error"] = exc.code
         reason = exc.detail if exc.status in _REASONED else None
         response = _error_response(request, exc.status, exc.code, exc.retry_after, reason)
         if isinstance(exc, Unauthorized) and exc.challenge:
@@ -79,8 +98,8 @@ async def _answer(request: web.Request, handler: Handler) -> web.StreamResponse:
             raise
         return _http_error(request, exc)
     except Exception:
-        log.exception("http.unhandled_error", request_id=request[REQUEST_ID])
-        request[LOG_FIELDS]["error"] = "internal_error"
+        log.exception("http.unhandled_error", request_id=request_id)
+        fields["error"] = "internal_error"
         return _error_response(request, 500, "internal_error", retry_after=True)
     finally:
         budget.release(held)
@@ -119,18 +138,18 @@ def _error_response(
     return web.Response(status=status, body=body, headers=headers, content_type="application/json")
 
 
-def _request_id(request: web.Request) -> str:
+def _request_id(request: web.Request, app: web.Application) -> str:
     given = request.headers.get("X-Request-Id")
-    return given if given and _REQUEST_ID.fullmatch(given) else request.app[IDS].next()
+    return given if given and _REQUEST_ID.fullmatch(given) else app[IDS].next()
 
 
-def _log_line(request: web.Request, status: int, started: float) -> None:
+def _log_line(request: web.Request, app: web.Application, status: int, started: float) -> None:
     fields = request[LOG_FIELDS]
     latency_ms = round((time.perf_counter() - started) * 1000, 3)
     route = request.match_info.route.resource
     route_name = route.canonical if route is not None else "unmatched"
     type_ = fields.get("type", "")
-    metrics = request.app[METRICS]
+    metrics = app[METRICS]
     metrics.count_request(route_name, type_ if type_ in ROUTES else "other", status)
     line = {
         "event": "http.request",

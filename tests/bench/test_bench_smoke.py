@@ -49,6 +49,10 @@ def test_quick_bench_reports_every_row_and_loses_nothing(amqp_url: str, tmp_path
     assert relay["lost"] == 0
     assert result["lost"] == 0
     assert relay["rss"]["peak_mb"] > 0
+    reference = result["http"]["reference relay (aiohttp + aiormq)"]
+    assert reference["requests"] > 0
+    assert reference["lost"] == 0
+    assert "relay / reference relay" in result["ratios"]
     assert "relay / broker ceiling (w1024, quorum)" in result["ratios"]
     assert "relay / HTTP ceiling" in result["ratios"]
     assert set(result["consumers"]) == {"delivery-reports", "inbound"}

@@ -77,10 +77,11 @@ def test_values_it_does_not_encode_itself_still_go_through_pamqp() -> None:
 def test_encoding_caches_stay_bounded_under_ever_new_names() -> None:
     """Header names and message types are cached, but never without bound."""
     for i in range(600):
-        message = _message(message_type=f"t{i}", headers={f"x-{i}": "v"})
+        message = _message(message_type=f"t{i}", headers={f"x-{i}": "v" * (i % 300)})
         assert content_frames(message, 1, 64) == pamqp_content_frames(message, 1, 64)
     assert len(framing._FIELD_NAMES) <= 256
     assert len(framing._TYPES) <= 256
+    assert len(framing._STRING_PREFIXES) <= 256
 
 
 def _message(**changes: Any) -> envelope.Outgoing:
