@@ -27,8 +27,7 @@ from consumers.store.postgres import PostgresStore
 from consumers.store.sqlite import SqliteStore
 from consumers.worker import Worker
 from relay.config import Secret, TopologySettings
-from relay.edge.app import create_app
-from tests.integration.conftest import relay_settings, wait_until_ready
+from tests.integration.conftest import ready_relay, relay_settings
 from tests.names import unique_topology
 
 SettingsFactory = Callable[..., WorkerSettings]
@@ -201,6 +200,4 @@ async def relay(
     aiohttp_client: Callable[..., Awaitable[Client]], amqp_url: str, names: TopologySettings
 ) -> Client:
     """An in-process relay publishing to `names`, ready."""
-    client = await aiohttp_client(create_app(relay_settings(amqp_url, names)))
-    await wait_until_ready(client)
-    return client
+    return await ready_relay(aiohttp_client, relay_settings(amqp_url, names))
