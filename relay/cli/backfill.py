@@ -15,14 +15,13 @@ import asyncio
 import datetime
 import sys
 from collections import Counter
-from pathlib import Path
 
 import aiohttp
 
 from relay.config import Settings
 from relay.recovery import broker
 from relay.recovery.backfill import Plan, backfill
-from relay.recovery.console import summary
+from relay.recovery.console import by_type, summary, with_window
 from relay.recovery.sinch_api import Kind, SinchApi
 from relay.recovery.window import window
 
@@ -31,9 +30,7 @@ EXIT_FAILED = 1
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--config", type=Path, help="TOML settings (as for `relay serve`)")
-    parser.add_argument("--since", required=True, help="a duration back (36h, 2d) or a timestamp")
-    parser.add_argument("--until", help="a duration back or a timestamp (default: now)")
+    with_window(parser)
     parser.add_argument("--inbound", action="store_true", help="inbound messages (MO)")
     parser.add_argument("--delivery-reports", action="store_true", help="per-recipient reports")
     parser.add_argument("--dry-run", action="store_true", help="count per type, publish nothing")
@@ -48,7 +45,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     except broker.RecoveryError as exc:
         print(f"{COMMAND}: {exc}", file=sys.stderr)
         return EXIT_FAILED
-    print(summary(COMMAND, by_type(counts, plan.dry_run), plan.dry_run))
+    total = "would publish" if plan.dry_run else "published"
+    print(summary(COMMAND, by_type(total, counts), plan.dry_run))
     return 0
 
 
@@ -70,9 +68,3 @@ async def command(settings: Settings, plan: Plan) -> Counter[str]:
             return await backfill(api, None, settings.topology, plan)
         async with broker.confirmed_channel(settings.amqp, purpose="backfill") as channel:
             return await backfill(api, channel, settings.topology, plan)
-
-
-def by_type(counts: Counter[str], dry_run: bool) -> dict[str, int]:
-    """`{"published": N, "mo_text": n, ...}`: the total first, then each type."""
-    total = "would publish" if dry_run else "published"
-    return {total: sum(counts.values()), **dict(sorted(counts.items()))}

@@ -19,11 +19,11 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 from relay.config import Settings
 from relay.config.loader import Section
+from relay.recovery.console import with_config
 
 Subparsers = Any  # argparse's _SubParsersAction is private
 
@@ -68,13 +68,13 @@ def add_commands(sub: Subparsers) -> None:
     serve.add_arguments(srv)
     sim = command(sub, "simulate", "send realistic Sinch callbacks to a relay", simulate.run, False)
     simulate.add_arguments(sim)
-    _with_config(
+    with_config(
         command(sub, "asyncapi", "print the AMQP side as AsyncAPI 2.6", _asyncapi, prints=True)
     )
     topo = command(
         sub, "topology", "declare or check the AMQP topology", topology_cli.run, prints=True
     )
-    topology_cli.add_arguments(_with_config(topo))
+    topology_cli.add_arguments(with_config(topo))
     ref = command(sub, "config", "print the configuration reference", config_reference.run, False)
     config_reference.add_arguments(ref)
     unr = command(sub, "unrouted", "list or redrive the unrouted queue", unrouted.run, prints=True)
@@ -113,11 +113,6 @@ def sections() -> tuple[Section, ...]:
     from relay.config.settings import SECTIONS
 
     return (*SECTIONS, CONSUMERS)
-
-
-def _with_config(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
-    parser.add_argument("--config", type=Path, help="TOML settings (as for `relay serve`)")
-    return parser
 
 
 def _asyncapi(_: argparse.Namespace, settings: Settings) -> int:

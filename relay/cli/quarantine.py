@@ -10,12 +10,11 @@ Exit codes: 0 done, 1 a publish failed (the rest stays), 2 broker or queue not t
 from __future__ import annotations
 
 import argparse
-import asyncio
-import sys
 
+from relay.cli import held
 from relay.config import Settings
-from relay.recovery import console, listing, quarantine
-from relay.recovery.broker import PublishFailed, RecoveryError, confirmed_channel
+from relay.recovery import quarantine
+from relay.recovery.broker import confirmed_channel
 from relay.recovery.console import bounded, with_config
 from relay.recovery.recheck import Checks
 
@@ -35,12 +34,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    try:
-        action = _list if args.action == "list" else _redrive
-        return asyncio.run(action(args, settings))
-    except RecoveryError as exc:
-        print(f"{COMMAND} {args.action}: {exc}", file=sys.stderr)
-        return 2
+    return held.run(COMMAND, args, settings, {"list": _list, "redrive": _redrive})
 
 
 async def _list(args: argparse.Namespace, settings: Settings) -> int:
@@ -48,26 +42,17 @@ async def _list(args: argparse.Namespace, settings: Settings) -> int:
         found = await quarantine.rows(
             channel, settings.topology.quarantine, args.limit, args.reason
         )
-    if found:
-        print(listing.table(quarantine.HEADER, found))
-    print(console.summary(f"{COMMAND} list", {"shown (left in the queue)": len(found)}, False))
-    return 0
+    return held.listed(COMMAND, quarantine.HEADER, found)
 
 
 async def _redrive(args: argparse.Namespace, settings: Settings) -> int:
     run = quarantine.Redrive(Checks(settings), args.dry_run)
-    failed: PublishFailed | None = None
     async with confirmed_channel(settings.amqp, purpose="quarantine") as channel:
         total = await quarantine.planned(channel, settings, args.limit)
-        progress = console.Progress(total, "redrive")
-        try:
-            await quarantine.redrive(channel, run, total, progress)
-        except PublishFailed as exc:
-            failed = exc
-        progress.close()
-    if run.would:
-        print(listing.table(("request id", "route", "exchange", "type"), run.would))
-    if failed is not None:
-        print(f"{COMMAND} redrive: stopped, the rest stays: {failed}", file=sys.stderr)
-    print(console.summary(f"{COMMAND} redrive", run.counts, args.dry_run))
-    return 0 if failed is None else 1
+        failed = await held.until_failed(
+            total, lambda progress: quarantine.redrive(channel, run, total, progress)
+        )
+    header = ("request id", "route", "exchange", "type")
+    return held.redriven(
+        COMMAND, header, run.would, run.counts, dry_run=args.dry_run, failed=failed
+    )

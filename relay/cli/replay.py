@@ -15,11 +15,10 @@ import asyncio
 import datetime
 import sys
 from collections import Counter
-from pathlib import Path
 
 from relay.config import Settings
 from relay.recovery import broker
-from relay.recovery.console import Progress, summary
+from relay.recovery.console import Progress, by_type, summary, with_window
 from relay.recovery.replay import Plan, replay
 from relay.recovery.window import window
 
@@ -28,9 +27,7 @@ EXIT_FAILED = 1
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--config", type=Path, help="TOML settings (as for `relay serve`)")
-    parser.add_argument("--since", required=True, help="a duration back (36h, 2d) or a timestamp")
-    parser.add_argument("--until", help="a duration back or a timestamp (default: now)")
+    with_window(parser)
     parser.add_argument(
         "--type", action="append", default=[], dest="types", help="only this type (repeatable)"
     )
@@ -50,7 +47,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     except broker.RecoveryError as exc:
         print(f"{COMMAND}: {exc}", file=sys.stderr)
         return EXIT_FAILED
-    print(summary(COMMAND, by_type(counts, plan.dry_run), plan.dry_run))
+    total = "would replay" if plan.dry_run else "replayed"
+    print(summary(COMMAND, by_type(total, counts), plan.dry_run))
     return 0
 
 
@@ -65,9 +63,3 @@ async def command(settings: Settings, plan: Plan) -> Counter[str]:
             return await replay(source, target, settings.topology, plan, progress)
         finally:
             progress.close()
-
-
-def by_type(counts: Counter[str], dry_run: bool) -> dict[str, int]:
-    """`{"replayed": N, "mo_text": n, ...}`: the total first, then each type."""
-    total = "would replay" if dry_run else "replayed"
-    return {total: sum(counts.values()), **dict(sorted(counts.items()))}

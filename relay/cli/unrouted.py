@@ -10,13 +10,12 @@ Exit codes: 0 done, 1 a publish failed (the rest stays), 2 broker or queue not t
 from __future__ import annotations
 
 import argparse
-import asyncio
-import sys
 from collections import Counter
 
+from relay.cli import held
 from relay.config import Settings
-from relay.recovery import console, listing, unrouted
-from relay.recovery.broker import PublishFailed, RecoveryError, confirmed_channel
+from relay.recovery import unrouted
+from relay.recovery.broker import confirmed_channel
 from relay.recovery.console import bounded, with_config
 
 COMMAND = "relay unrouted"
@@ -37,39 +36,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    try:
-        action = _list if args.action == "list" else _redrive
-        return asyncio.run(action(args, settings))
-    except RecoveryError as exc:
-        print(f"{COMMAND} {args.action}: {exc}", file=sys.stderr)
-        return 2
+    return held.run(COMMAND, args, settings, {"list": _list, "redrive": _redrive})
 
 
 async def _list(args: argparse.Namespace, settings: Settings) -> int:
     async with confirmed_channel(settings.amqp, purpose="unrouted") as channel:
         found = await unrouted.rows(channel, settings.topology.unrouted, args.limit)
-    if found:
-        print(listing.table(unrouted.HEADER, found))
-    print(console.summary(f"{COMMAND} list", {"shown (left in the queue)": len(found)}, False))
-    return 0
+    return held.listed(COMMAND, unrouted.HEADER, found)
 
 
 async def _redrive(args: argparse.Namespace, settings: Settings) -> int:
     types = frozenset(args.types) if args.types else None
     plan = unrouted.Redrive(settings.topology, types, args.limit, args.dry_run)
     counts: Counter[str] = Counter()
-    failed: PublishFailed | None = None
     async with confirmed_channel(settings.amqp, purpose="unrouted") as channel:
         total = await unrouted.planned(channel, plan)
-        progress = console.Progress(total, "redrive")
-        try:
-            await unrouted.redrive(channel, plan, total, progress, counts)
-        except PublishFailed as exc:
-            failed = exc
-        progress.close()
-    if plan.would:
-        print(listing.table(("request id", "type", "exchange"), plan.would))
-    if failed is not None:
-        print(f"{COMMAND} redrive: stopped, the rest stays: {failed}", file=sys.stderr)
-    print(console.summary(f"{COMMAND} redrive", counts, args.dry_run))
-    return 0 if failed is None else 1
+        failed = await held.until_failed(
+            total, lambda progress: unrouted.redrive(channel, plan, total, progress, counts)
+        )
+    header = ("request id", "type", "exchange")
+    return held.redriven(COMMAND, header, plan.would, counts, dry_run=args.dry_run, failed=failed)

@@ -74,3 +74,20 @@ def with_config(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     """`--config F`, as every command that reads the settings takes it."""
     parser.add_argument("--config", type=Path, help="TOML settings (as for `relay serve`)")
     return parser
+
+
+def with_window(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """`--config F --since D|T [--until D|T]`, as `relay replay` and `relay backfill` take them."""
+    with_config(parser)
+    parser.add_argument("--since", required=True, help="a duration back (36h, 2d) or a timestamp")
+    parser.add_argument("--until", help="a duration back or a timestamp (default: now)")
+    return parser
+
+
+def by_type(total: str, counts: Mapping[str, int]) -> dict[str, int]:
+    """The counts for `summary`: the total first, then each type by name.
+
+    >>> by_type("replayed", {"mt_dr": 1, "mo_text": 2})
+    {'replayed': 3, 'mo_text': 2, 'mt_dr': 1}
+    """
+    return {total: sum(counts.values()), **dict(sorted(counts.items()))}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import hashlib
+import subprocess
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
@@ -15,6 +16,7 @@ from typing import Any
 import aio_pika
 import asyncpg
 import pytest
+from aiohttp.test_utils import TestClient
 
 from consumers.amqp import topology
 from consumers.cli import handler_for
@@ -25,9 +27,12 @@ from consumers.store import Store
 from consumers.store.postgres import PostgresStore
 from consumers.store.sqlite import SqliteStore
 from consumers.worker import Worker
-from relay.config import Secret
+from relay.config import Secret, TopologySettings
+from tests.integration.conftest import ready_relay, relay_settings
+from tests.names import unique_topology
 
 SettingsFactory = Callable[..., WorkerSettings]
+Client = TestClient[Any, Any]
 
 
 def recipient_body(n: int, status: str = "Delivered", at: str = "2025-01-13T09:22:40Z") -> bytes:
@@ -176,3 +181,35 @@ def store(request: pytest.FixtureRequest) -> Store:
     """Each store implementation in turn, for the contract tests."""
     fixture: Store = request.getfixturevalue(f"{request.param}_store")
     return fixture
+
+
+@pytest.fixture
+async def names(amqp_url: str) -> AsyncIterator[TopologySettings]:
+    """The relay's exchanges and unrouted queue under this test's own names, deleted after."""
+    names = unique_topology("consumers")
+    yield names
+    connection = await aio_pika.connect(amqp_url)
+    async with connection:
+        channel = await connection.channel()
+        await channel.queue_delete(names.unrouted)
+        for exchange in (names.unrouted, names.delivery_reports, names.inbound):
+            await channel.exchange_delete(exchange)
+
+
+@pytest.fixture
+async def relay(
+    aiohttp_client: Callable[..., Awaitable[Client]], amqp_url: str, names: TopologySettings
+) -> Client:
+    """An in-process relay publishing to `names`, ready."""
+    return await ready_relay(aiohttp_client, relay_settings(amqp_url, names))
+
+
+@pytest.fixture
+def processes() -> Iterator[list[subprocess.Popen[bytes]]]:
+    """Worker processes started by a test; any still running at the end are killed."""
+    started: list[subprocess.Popen[bytes]] = []
+    yield started
+    for process in started:
+        if process.poll() is None:
+            process.kill()
+            process.wait()

@@ -5,11 +5,9 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import sqlite3
-from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-import aio_pika
 import orjson
 import pytest
 from aiohttp.test_utils import TestClient
@@ -18,12 +16,10 @@ from consumers.config import WorkerKind
 from consumers.store.sqlite import SqliteStore
 from relay.cli import backfill as backfill_cli
 from relay.config import Secret, SinchSettings, TopologySettings
-from relay.edge.app import create_app
 from relay.recovery.backfill import Plan
 from relay.recovery.window import Window
 from tests.consumers.conftest import SettingsFactory, counts, running, wait_until
-from tests.integration.conftest import relay_settings, wait_until_ready
-from tests.names import unique_topology
+from tests.integration.conftest import relay_settings
 from tests.support.fake_sinch import FakeSinch
 from tests.support.fake_sinch import running as sinch_running
 
@@ -50,27 +46,6 @@ def report(n: int) -> dict[str, Any]:
 def as_posted(item: dict[str, Any]) -> bytes:
     """The callback Sinch posted for `item`: other key order, other bytes."""
     return orjson.dumps(dict(sorted(item.items())))
-
-
-@pytest.fixture
-async def names(amqp_url: str) -> AsyncIterator[TopologySettings]:
-    names = unique_topology("backfill")
-    yield names
-    connection = await aio_pika.connect(amqp_url)
-    async with connection:
-        channel = await connection.channel()
-        await channel.queue_delete(names.unrouted)
-        for exchange in (names.unrouted, names.delivery_reports, names.inbound):
-            await channel.exchange_delete(exchange)
-
-
-@pytest.fixture
-async def relay(
-    aiohttp_client: Callable[..., Awaitable[Client]], amqp_url: str, names: TopologySettings
-) -> Client:
-    client = await aiohttp_client(create_app(relay_settings(amqp_url, names)))
-    await wait_until_ready(client)
-    return client
 
 
 def rows(path: Path) -> dict[str, set[tuple[Any, ...]]]:

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
-import aio_pika
 import orjson
 import pytest
 from aiohttp.test_utils import TestClient
@@ -15,35 +13,11 @@ from consumers.config import WorkerKind, WorkerSettings
 from consumers.store.sqlite import SqliteStore
 from relay.config import TopologySettings
 from relay.contract.routing import ROUTES, Flow
-from relay.edge.app import create_app
 from tests.consumers.conftest import SettingsFactory, counts, running, wait_until
-from tests.integration.conftest import relay_settings, wait_until_ready
-from tests.names import unique_topology
 from tests.payloads import BODIES
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(60)]
 Client = TestClient[Any, Any]
-
-
-@pytest.fixture
-async def names(amqp_url: str) -> AsyncIterator[TopologySettings]:
-    names = unique_topology()
-    yield names
-    connection = await aio_pika.connect(amqp_url)
-    async with connection:
-        channel = await connection.channel()
-        await channel.queue_delete(names.unrouted)
-        for exchange in (names.unrouted, names.delivery_reports, names.inbound):
-            await channel.exchange_delete(exchange)
-
-
-@pytest.fixture
-async def relay(
-    aiohttp_client: Callable[..., Awaitable[Client]], amqp_url: str, names: TopologySettings
-) -> Client:
-    client = await aiohttp_client(create_app(relay_settings(amqp_url, names)))
-    await wait_until_ready(client)
-    return client
 
 
 def worker_for(make: SettingsFactory, names: TopologySettings, event_type: str) -> WorkerSettings:

@@ -9,7 +9,7 @@ import signal
 import socket
 import subprocess
 import sys
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -61,16 +61,6 @@ def one_line_exit_2(result: subprocess.CompletedProcess[str], variable: str) -> 
     return lines[0]
 
 
-@pytest.fixture
-def worker_process() -> Iterator[list[subprocess.Popen[bytes]]]:
-    started: list[subprocess.Popen[bytes]] = []
-    yield started
-    for process in started:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
-
-
 def spawn(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
     """An inbound worker process writing everything to `log`."""
     with log.open("wb") as sink:
@@ -84,7 +74,7 @@ def json_lines(log: Path) -> list[dict[str, Any]]:
 
 
 async def test_without_a_broker_the_worker_retries_one_warning_each_and_is_not_healthy(
-    tmp_path: Path, worker_process: list[subprocess.Popen[bytes]]
+    tmp_path: Path, processes: list[subprocess.Popen[bytes]]
 ) -> None:
     """No broker on the port: `amqp.connect_failed` per attempt, /healthz 503, SIGTERM exits 0."""
     http_port, log = free_port(), tmp_path / "worker.log"
@@ -95,13 +85,13 @@ async def test_without_a_broker_the_worker_retries_one_warning_each_and_is_not_h
         reconnect_interval="0.05",
         max_reconnect_interval="0.1",
     )
-    worker_process.append(spawn(env, log))
+    processes.append(spawn(env, log))
     await wait_until(lambda: _attempts(log, 3))
     async with aiohttp.ClientSession() as http:
         response = await http.get(f"http://127.0.0.1:{http_port}/healthz")
         assert (response.status, await response.json()) == (503, {"ok": False})
-    worker_process[0].send_signal(signal.SIGTERM)
-    assert worker_process[0].wait(timeout=20) == 0
+    processes[0].send_signal(signal.SIGTERM)
+    assert processes[0].wait(timeout=20) == 0
     text = log.read_text()
     assert "Traceback" not in text
     events = json_lines(log)

@@ -10,7 +10,6 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -76,17 +75,6 @@ def processed_in_sqlite(path: Path) -> int:
             return int(db.execute("SELECT count(*) FROM processed").fetchone()[0])
         except sqlite3.OperationalError:  # the worker has not created the schema yet
             return 0
-
-
-@pytest.fixture
-def processes() -> Iterator[list[subprocess.Popen[bytes]]]:
-    """Worker processes started by a test; any still running at the end are killed."""
-    started: list[subprocess.Popen[bytes]] = []
-    yield started
-    for process in started:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
 
 
 async def test_sigkill_mid_stream_then_restart_loses_and_doubles_nothing(

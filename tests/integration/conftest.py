@@ -61,10 +61,9 @@ def start_relay(
     ) -> TestClient:  # type: ignore[type-arg]
         topology = dataclasses.replace(names, declare=declare)
         settings = relay_settings(url or amqp_url, topology, **{"pipeline": pipeline, **amqp})
-        client = await aiohttp_client(create_app(settings))
         if wait_ready:
-            await wait_until_ready(client)
-        return client
+            return await ready_relay(aiohttp_client, settings)
+        return await aiohttp_client(create_app(settings))
 
     return start
 
@@ -79,6 +78,13 @@ async def proxy(amqp_url: str) -> AsyncIterator[FaultProxy]:
 def via(amqp_url: str, proxy: FaultProxy) -> str:
     """`amqp_url` with its host and port replaced by the proxy's."""
     return proxy.url_for(amqp_url)
+
+
+async def ready_relay(aiohttp_client: ClientFactory, settings: Settings) -> TestClient:  # type: ignore[type-arg]
+    """The real app under `settings` in a test client, once `/readyz` says 200."""
+    client = await aiohttp_client(create_app(settings))
+    await wait_until_ready(client)
+    return client
 
 
 async def wait_until_ready(client: TestClient, timeout: float = 15.0) -> None:  # type: ignore[type-arg]

@@ -18,14 +18,13 @@ from aiohttp.test_utils import TestClient
 
 from relay.config import Settings, TopologySettings, load_settings
 from relay.edge.accounts import account_routes
-from relay.edge.app import create_app
 from relay.edge.auth.signature import sign
 from tests.integration.conftest import (
     ClientFactory,
     bind_all,
     drain,
+    ready_relay,
     relay_settings,
-    wait_until_ready,
 )
 from tests.payloads import BODIES
 
@@ -40,9 +39,7 @@ async def _start(
     aiohttp_client: ClientFactory, settings: Settings, amqp_url: str, pipeline: str
 ) -> TestClient[Any, Any]:
     broker = relay_settings(amqp_url, settings.topology, pipeline=pipeline)
-    client = await aiohttp_client(create_app(dataclasses.replace(settings, amqp=broker.amqp)))
-    await wait_until_ready(client)
-    return client
+    return await ready_relay(aiohttp_client, dataclasses.replace(settings, amqp=broker.amqp))
 
 
 async def _example(

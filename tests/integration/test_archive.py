@@ -16,10 +16,9 @@ from structlog.testing import capture_logs
 
 from relay.config import ArchiveSettings, TopologySettings
 from relay.contract import topology
-from relay.edge.app import create_app
 from relay.recovery import archive
 from relay.recovery.window import Window
-from tests.integration.conftest import bind_all, drain, relay_settings, wait_until_ready
+from tests.integration.conftest import bind_all, drain, ready_relay, relay_settings
 from tests.payloads import BODIES
 
 pytestmark = pytest.mark.integration
@@ -47,9 +46,7 @@ def start(
     async def make() -> Client:
         settings = relay_settings(amqp_url, names, pipeline=pipeline)
         settings = dataclasses.replace(settings, archive=ArchiveSettings(enabled=True))
-        client = await aiohttp_client(create_app(settings))
-        await wait_until_ready(client)
-        return client
+        return await ready_relay(aiohttp_client, settings)
 
     return make
 

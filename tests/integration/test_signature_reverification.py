@@ -18,15 +18,14 @@ from sinch.domains.sms.sinch_events.v1 import SmsSinchEvent
 
 from relay.config import HttpSettings, Secret, SecuritySettings, TopologySettings
 from relay.contract.message import SIGNATURE_HEADERS
-from relay.edge.app import create_app
 from relay.edge.auth.authenticator import CALLBACK_PATHS
 from relay.edge.auth.signature import sign
 from tests.integration.conftest import (
     ClientFactory,
     bind_all,
     drain,
+    ready_relay,
     relay_settings,
-    wait_until_ready,
 )
 from tests.payloads import BODIES
 
@@ -47,9 +46,7 @@ async def _start(
         http=HttpSettings(forward_signature=forward),
         security=SecuritySettings(hmac_routes=CALLBACK_PATHS, hmac_secrets=(Secret(SECRET),)),
     )
-    client = await aiohttp_client(create_app(settings))
-    await wait_until_ready(client)
-    return client
+    return await ready_relay(aiohttp_client, settings)
 
 
 async def _consume_signed(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 
-from relay.recovery.console import Progress, summary
+from relay.recovery.console import Progress, by_type, summary
 
 
 class _Tty(io.StringIO):
@@ -48,3 +48,9 @@ def test_summary_is_one_line_and_says_a_dry_run_published_nothing() -> None:
         "relay quarantine redrive: 12 published, 3 still refused (dry run: nothing published)"
     )
     assert summary("relay unrouted redrive", {}, False) == "relay unrouted redrive: nothing to do"
+
+
+def test_by_type_puts_the_total_first_then_each_type_by_name() -> None:
+    """What `relay replay` and `relay backfill` end with: the sum, then types sorted."""
+    counts = by_type("would replay", {"mt_dr": 1, "mo_text": 2})
+    assert list(counts.items()) == [("would replay", 3), ("mo_text", 2), ("mt_dr", 1)]

@@ -19,15 +19,14 @@ from aiohttp.test_utils import TestClient
 
 from relay.cli import replay as replay_cli
 from relay.config import ArchiveSettings, Settings, TopologySettings
-from relay.edge.app import create_app
 from relay.recovery.replay import Plan
 from relay.recovery.window import Window
 from tests.integration.conftest import (
     assert_empty,
     bind_all,
     drain,
+    ready_relay,
     relay_settings,
-    wait_until_ready,
 )
 from tests.names import unique_topology
 
@@ -62,9 +61,7 @@ def settings(amqp_url: str, names: TopologySettings) -> Settings:
 async def relay(
     aiohttp_client: Callable[..., Awaitable[Client]], settings: Settings, channel: AbstractChannel
 ) -> Client:
-    client = await aiohttp_client(create_app(settings))
-    await wait_until_ready(client)
-    return client
+    return await ready_relay(aiohttp_client, settings)
 
 
 def mo(n: int) -> bytes:

@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.ports import free_port
+from tests.support.terminal import read_all
 
 ROOT = Path(__file__).resolve().parents[2]
 RUN_STACK = ROOT / "scripts" / "run-stack"
@@ -227,22 +228,8 @@ def test_on_a_terminal_each_line_is_prefixed_and_logs_are_a_console(
         [str(RUN_STACK)], env=_env(bin_dir, fake_broker), stdout=follower, stderr=follower
     )
     os.close(follower)
-    output = _read_all(leader)
+    output = read_all(leader).replace(b"\r\n", b"\n")
     assert run.wait(timeout=20) == 1
     lines = output.decode().splitlines()
     assert 'relay            | {"event":"relay.started"}' in lines
     assert "relay            | plain from relay, format=console" in lines
-
-
-def _read_all(fd: int) -> bytes:
-    chunks = []
-    while True:
-        try:
-            chunk = os.read(fd, 4096)
-        except OSError:  # EIO: every writer closed the terminal
-            break
-        if not chunk:
-            break
-        chunks.append(chunk)
-    os.close(fd)
-    return b"".join(chunks).replace(b"\r\n", b"\n")

@@ -21,6 +21,7 @@ from relay.config import Settings
 from relay.contract.routing import FLOW_PATHS, ROUTES
 from relay.edge.app import create_app
 from tests.support.fakes import FakePublisher
+from tests.support.terminal import read_all
 
 ServerFactory = Callable[[web.Application], Awaitable[TestServer]]
 
@@ -177,23 +178,9 @@ async def test_cli_draws_the_progress_bar_on_a_terminal(aiohttp_server: ServerFa
         stderr=follower,
     )
     os.close(follower)
-    drawn = await asyncio.get_running_loop().run_in_executor(None, _read_all, leader)
+    drawn = await asyncio.get_running_loop().run_in_executor(None, read_all, leader)
     assert await asyncio.wait_for(process.wait(), 30) == 0
-    assert "[##############################] 7/7" in drawn
-
-
-def _read_all(fd: int) -> str:
-    chunks = []
-    while True:
-        try:
-            chunk = os.read(fd, 4096)
-        except OSError:  # EIO: the writer closed the terminal
-            break
-        if not chunk:
-            break
-        chunks.append(chunk)
-    os.close(fd)
-    return b"".join(chunks).decode()
+    assert "[##############################] 7/7" in drawn.decode()
 
 
 def test_a_url_without_a_scheme_is_refused_by_name(capsys: pytest.CaptureFixture[str]) -> None:
