@@ -80,6 +80,8 @@ class QuarantineSink:
             try:
                 lost = await self._connect(address.reveal())
             except Exception as exc:  # connect_error: the broker's words, never the URL
+                if _cancelled():
+                    raise asyncio.CancelledError from exc
                 log.warning("quarantine.connect_failed", error=connect_error(exc))
                 await asyncio.sleep(self._amqp.max_reconnect_interval)
                 continue
@@ -117,3 +119,10 @@ class QuarantineSink:
             log.error("quarantine.declared_otherwise", queue=self._names.quarantine[:64])
             channel = await connection.channel(publisher_confirms=True, on_return_raises=True)
         return channel
+
+
+def _cancelled() -> bool:
+    """True when this task was cancelled while connecting: aio-pika can report our own
+    cancel as a connection error, and retrying then would make `close` wait forever."""
+    task = asyncio.current_task()
+    return task is not None and task.cancelling() > 0
