@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge
+
+from relay.telemetry.tallies import LatencyHistogram, RequestCounter
 
 _LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 
@@ -13,10 +14,10 @@ _LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0
 @dataclasses.dataclass(frozen=True, slots=True)
 class Metrics:
     registry: CollectorRegistry
-    requests: Counter
+    requests: RequestCounter
     misrouted: Counter
     unrouted: Counter
-    publish_seconds: Histogram
+    publish_seconds: LatencyHistogram
     in_flight: Gauge
     broker_up: Gauge
     auth_failures: Counter
@@ -27,29 +28,23 @@ class Metrics:
     replay_store_errors: Counter
     # The Sinch account of each account route (`/sms/eu/incoming` -> `eu`), set once by the
     # app; a route not in it is the default paths' (label "", which PromQL reads as absent).
-    route_accounts: dict[str, str] = dataclasses.field(default_factory=dict)
-    # Labelled children of `requests`; labels() takes a lock and builds a key per call.
-    _request_children: dict[tuple[str, str, int], Any] = dataclasses.field(default_factory=dict)
+    route_accounts: dict[str, str]
 
     def count_request(self, route: str, type_: str, status: int) -> None:
-        key = (route, type_, status)
-        child = self._request_children.get(key)
-        if child is None:
-            account = self.route_accounts.get(route, "")
-            child = self.requests.labels(route, type_, str(status), account)
-            self._request_children[key] = child
-        child.inc()
+        self.requests.inc(route, type_, status)
 
 
 def create_metrics() -> Metrics:
     registry = CollectorRegistry()
+    accounts: dict[str, str] = {}
     return Metrics(
         registry=registry,
-        requests=Counter(
+        route_accounts=accounts,
+        requests=RequestCounter(
             "relay_requests",
             "Callback requests answered, by route, type, status and Sinch account",
-            ["route", "type", "status", "account"],
-            registry=registry,
+            accounts,
+            registry,
         ),
         misrouted=Counter(
             "relay_misrouted",
@@ -63,11 +58,8 @@ def create_metrics() -> Metrics:
             ["reason"],
             registry=registry,
         ),
-        publish_seconds=Histogram(
-            "relay_publish_seconds",
-            "Publish-to-confirm latency",
-            buckets=_LATENCY_BUCKETS,
-            registry=registry,
+        publish_seconds=LatencyHistogram(
+            "relay_publish_seconds", "Publish-to-confirm latency", _LATENCY_BUCKETS, registry
         ),
         in_flight=Gauge(
             "relay_publishes_in_flight", "Publishes awaiting a confirm", registry=registry

@@ -11,6 +11,7 @@ import sys
 import warnings
 from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
+from unittest import mock
 
 import orjson
 import pytest
@@ -20,7 +21,14 @@ from structlog.testing import capture_logs
 
 from relay.config import LoggingSettings, Settings
 from relay.edge.app import create_app
-from relay.telemetry.logs import TickFlushedWriter, configure, mask_phone, reset
+from relay.telemetry.logs import (
+    TickFlushedWriter,
+    UtcTimestamper,
+    configure,
+    mask_phone,
+    request_line,
+    reset,
+)
 from tests.payloads import BODIES
 from tests.support.fakes import FakePublisher
 
@@ -234,3 +242,26 @@ async def test_probe_and_scrape_lines_are_debug_not_info(
     levels = {e["path"]: e["log_level"] for e in captured if e["event"] == "http.request"}
     assert levels[path] == "debug"
     assert levels["/sms/incoming"] == "info"
+
+
+async def test_a_phone_number_on_the_request_line_is_masked(stdout: Stdout) -> None:
+    """The canonical line's own renderer masks a phone field as the structlog chain does."""
+    request_line({"event": "http.request", "status": 200, "to": "46701234567"})
+    await asyncio.sleep(0)
+    (line,) = stdout.lines()
+    assert list(line) == ["event", "status", "to", "level", "timestamp"]
+    assert line["to"] == "********567"
+
+
+@pytest.mark.parametrize(
+    ("nanoseconds", "text"),
+    [
+        (1_764_651_600_000_000_000, "2025-12-02T05:00:00.000000Z"),
+        (1_764_651_600_000_005_999, "2025-12-02T05:00:00.000005Z"),
+        (1_764_651_659_123_456_789, "2025-12-02T05:00:59.123456Z"),
+    ],
+)
+def test_the_timestamp_is_utc_with_six_digits_of_microseconds(nanoseconds: int, text: str) -> None:
+    """structlog's iso/utc text: always six digits, truncated, never rounded up."""
+    with mock.patch("time.time_ns", return_value=nanoseconds):
+        assert UtcTimestamper().now() == text
