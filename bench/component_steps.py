@@ -126,7 +126,7 @@ def _log_line(request: web.Request) -> Step:
     def line() -> None:
         request[LOG_FIELDS] = dict(fields, trace_id="0af7651916cd43dd8448eb211c80319c")
         asyncio.events._set_running_loop(_TICK)  # type: ignore[arg-type]
-        middleware._log_line(request, app, 200, time.perf_counter())
+        middleware._log_line(request, app, "/sms", 200, time.perf_counter())
         asyncio.events._set_running_loop(None)
         writer.flush()  # one line per loop tick: the most a line can cost
 
