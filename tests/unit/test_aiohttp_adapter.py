@@ -8,6 +8,7 @@ name that version: the dispatcher then stays off and the router serves every rou
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable
 from typing import Any
 
@@ -137,3 +138,78 @@ async def test_an_unverified_aiohttp_is_left_alone(
 
 async def _unused(_: web.Request) -> web.Response:
     return web.Response()
+
+
+ACCEPTED = b'{"status":"accepted"}'
+
+
+def _answers() -> web.Application:
+    """The same 200 as aiohttp builds it (/plain) and from the prebuilt head (/prebuilt)."""
+    app = web.Application()
+
+    async def plain(_: web.Request) -> web.Response:
+        response = web.Response(body=ACCEPTED, content_type="application/json")
+        response.headers["X-Request-Id"] = "req-1"
+        return response
+
+    async def prebuilt(_: web.Request) -> web.Response:
+        response = _aiohttp.JsonOk(body=ACCEPTED, content_type="application/json")
+        response.headers["X-Request-Id"] = "req-1"
+        return response
+
+    app.router.add_post("/plain", plain)
+    app.router.add_post("/prebuilt", prebuilt)
+    return app
+
+
+async def _raw(port: int, request: bytes) -> bytes:
+    """Everything the server writes for one request, the connection closed after it."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(request)
+    await writer.drain()
+    answer = b""
+    while b"\r\n\r\n" not in answer or not answer.endswith(ACCEPTED):
+        chunk = await asyncio.wait_for(reader.read(65536), 5)
+        if not chunk:
+            break
+        answer += chunk
+    writer.close()
+    return b"\r\n".join(line for line in answer.split(b"\r\n") if not line.startswith(b"Date:"))
+
+
+@pytest.mark.parametrize(
+    "first_line",
+    [b"POST {} HTTP/1.1", b"POST {} HTTP/1.0", b"POST {} HTTP/1.1\r\nConnection: close"],
+)
+async def test_a_prebuilt_head_is_the_bytes_aiohttp_writes(
+    aiohttp_server: Any, first_line: bytes
+) -> None:
+    """Same bytes on the wire as `web.Response` (but the Date), kept alive or not."""
+    server = await aiohttp_server(_answers())
+    answers = []
+    for path in (b"/plain", b"/prebuilt"):
+        head = first_line.replace(b"{}", path) + b"\r\nHost: x\r\nContent-Length: 0\r\n\r\n"
+        answers.append(await _raw(server.port, head))
+    assert answers[0] == answers[1]
+    assert answers[0].startswith(b"HTTP/1.")
+    assert b"X-Request-Id: req-1" in answers[0]
+
+
+async def test_a_kept_alive_200_skips_aiohttps_serializer(
+    aiohttp_server: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The prebuilt head is really used where it can be: HTTP/1.1, kept alive."""
+    serialized: list[int] = []
+    write_headers = web.StreamResponse._write_headers
+
+    async def counting(self: web.StreamResponse) -> None:
+        serialized.append(self.status)
+        await write_headers(self)
+
+    monkeypatch.setattr(web.StreamResponse, "_write_headers", counting)
+    server = await aiohttp_server(_answers())
+    request = b"POST %s HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n"
+    await _raw(server.port, request % b"/prebuilt")
+    assert serialized == []
+    await _raw(server.port, request % b"/plain")
+    assert serialized == [200]
