@@ -33,8 +33,10 @@ from relay.callback.ids import IdSource
 from relay.callback.validation import Event, classify, parse_object
 from relay.config import LoggingSettings, Settings
 from relay.edge import middleware
+from relay.edge._aiohttp import JsonOk
 from relay.edge.app import create_app
 from relay.edge.body import BodyBudget, refuse_encoded
+from relay.edge.handlers import ACCEPTED
 from relay.edge.keys import LOG_FIELDS, REQUEST_ID
 from relay.telemetry import logs
 from relay.telemetry.metrics import create_metrics
@@ -108,9 +110,11 @@ def _edge(bodies: Callable[[], Callback], settings: Settings) -> dict[str, Step]
         "envelope (Received + build: headers, timestamp)": build,
         "metrics (request counter + publish histogram)": counters,
         "log line (render + write)": _log_line(request),
-        "middleware around a handler (incl. log line, metrics)": _middleware(request),
-        "response object (web.Response, accepted)": lambda: web.Response(
-            body=b'{"status":"accepted"}', content_type="application/json"
+        "logged() around a handler, as the dispatcher calls it (incl. log line, metrics)": (
+            _logged(request)
+        ),
+        "response object (JsonOk, accepted)": lambda: JsonOk(
+            body=ACCEPTED, content_type="application/json"
         ),
     }
 
@@ -126,19 +130,21 @@ def _log_line(request: web.Request) -> Step:
     def line() -> None:
         request[LOG_FIELDS] = dict(fields, trace_id="0af7651916cd43dd8448eb211c80319c")
         asyncio.events._set_running_loop(_TICK)  # type: ignore[arg-type]
-        middleware._log_line(request, app, 200, time.perf_counter())
+        middleware._log_line(request, app, "/sms", 200, time.perf_counter())
         asyncio.events._set_running_loop(None)
         writer.flush()  # one line per loop tick: the most a line can cost
 
     return line
 
 
-def _middleware(request: web.Request) -> Step:
+def _logged(request: web.Request) -> Step:
+    app = request.app
+
     async def handler(_: web.Request) -> web.StreamResponse:
-        return web.Response(body=b'{"status":"accepted"}', content_type="application/json")
+        return JsonOk(body=ACCEPTED, content_type="application/json")
 
     def run() -> None:
-        _complete(middleware.canonical_log(request, handler))
+        _complete(middleware.logged(request, app, handler, "/sms"))
 
     return run
 

@@ -14,6 +14,7 @@ from aiohttp import web
 from relay.callback import envelope
 from relay.callback.validation import Event, classify
 from relay.contract.routing import Flow
+from relay.edge._aiohttp import JsonOk
 from relay.edge.body import ParseBudget, read_body
 from relay.edge.keys import (
     IDS,
@@ -88,7 +89,7 @@ def callback_handler(
             started = time.perf_counter()
             await app[PUBLISHER].publish(message)
             metrics.publish_seconds.observe(time.perf_counter() - started)
-        return web.Response(body=ACCEPTED, content_type="application/json")
+        return JsonOk(body=ACCEPTED, content_type="application/json")
 
     return handle
 

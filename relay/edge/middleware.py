@@ -42,14 +42,21 @@ _HTTP_ERRORS: dict[int, tuple[str, str]] = {
 
 @web.middleware
 async def canonical_log(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """`logged` for the routes the router resolves (relay/edge/dispatch.py: the others)."""
+    return await logged(request, request.app, handler, _route_name(request))
+
+
+async def logged(
+    request: web.Request, app: web.Application, handler: Handler, route_name: str
+) -> web.StreamResponse:
     """Bind a request id, answer the request, log exactly one line about it.
 
-    One middleware rather than two: each aiohttp middleware layer costs every request.
-    The app, the request id and the log fields are read once and passed down: each
-    `request.app` and `request[key]` is a property or method call.
+    One function for every route rather than two middlewares: each aiohttp middleware
+    layer costs every request. The app, the request id and the log fields are read once
+    and passed down: each `request.app` and `request[key]` is a property or method call.
+    `route_name` is the route's canonical path (the log line's and the metrics' `path`).
     """
     started = time.perf_counter()
-    app = request.app
     request_id = _request_id(request, app)
     request[REQUEST_ID] = request_id
     fields: LogFields = {}
@@ -69,7 +76,12 @@ async def canonical_log(request: web.Request, handler: Handler) -> web.StreamRes
             fields["error"] = ClientGone.code
         raise
     finally:
-        _log_line(request, app, status, started)
+        _log_line(request, app, route_name, status, started)
+
+
+def _route_name(request: web.Request) -> str:
+    resource = request.match_info.route.resource
+    return resource.canonical if resource is not None else "unmatched"
 
 
 async def _answer(
@@ -143,11 +155,11 @@ def _request_id(request: web.Request, app: web.Application) -> str:
     return given if given and _REQUEST_ID.fullmatch(given) else app[IDS].next()
 
 
-def _log_line(request: web.Request, app: web.Application, status: int, started: float) -> None:
+def _log_line(
+    request: web.Request, app: web.Application, route_name: str, status: int, started: float
+) -> None:
     fields = request[LOG_FIELDS]
     latency_ms = round((time.perf_counter() - started) * 1000, 3)
-    route = request.match_info.route.resource
-    route_name = route.canonical if route is not None else "unmatched"
     type_ = fields.get("type", "")
     metrics = app[METRICS]
     metrics.count_request(route_name, type_ if type_ in ROUTES else "other", status)

@@ -16,6 +16,7 @@ import structlog
 from aiohttp import web
 from prometheus_client import Counter
 
+from relay.edge._aiohttp import JsonOk
 from relay.edge.auth.basic import CredentialSet, basic_payload
 from relay.edge.auth.clock import Clock, SystemClock
 from relay.edge.auth.network import Network, client_address, within
@@ -213,7 +214,7 @@ class _Guard:
         if claim is Claim.DONE:
             self.note(request, "replay", refused=False)
             request.app[METRICS].replays.labels(self.policy.route).inc()
-            return web.Response(body=ACCEPTED, content_type="application/json")
+            return JsonOk(body=ACCEPTED, content_type="application/json")
         if claim is Claim.PENDING:
             raise ReplayInFlight("replay_in_flight")
         if claim is Claim.FULL:
