@@ -13,6 +13,7 @@ from aiohttp import web
 
 from relay.callback import envelope
 from relay.callback.validation import Event, classify
+from relay.contract.message import MISROUTED
 from relay.contract.routing import Flow
 from relay.edge._aiohttp import JsonOk
 from relay.edge.body import ParseBudget, read_body
@@ -65,15 +66,17 @@ def callback_handler(
         with app[TRACER].callback_span(headers, f"POST {path}") as trace:
             fields = request[LOG_FIELDS]
             fields["trace_id"] = trace.trace_id
-            received = envelope.Received(
-                request[REQUEST_ID],
-                app[IDS].next(),
-                path,
-                path_flow,
-                headers,
-                trace,
-                stale,
-                account,
+            received = envelope.received_from(
+                (
+                    request[REQUEST_ID],
+                    app[IDS].next(),
+                    path,
+                    path_flow,
+                    headers,
+                    trace,
+                    stale,
+                    account,
+                )
             )
             settings, metrics = app[SETTINGS], app[METRICS]
             http = settings.http
@@ -85,7 +88,7 @@ def callback_handler(
                 http.forward_headers,
                 signature=http.forward_signature,
             )
-            _note(fields, metrics, event, message, envelope.is_misrouted(event, received))
+            _note(fields, metrics, event, message, MISROUTED in message.headers)
             started = time.perf_counter()
             await app[PUBLISHER].publish(message)
             metrics.publish_seconds.observe(time.perf_counter() - started)
