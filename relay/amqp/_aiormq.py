@@ -2,10 +2,11 @@
 
 The batched pipeline (relay/amqp/batched.py) writes publishes straight into aiormq's
 write queue and registers its own futures in the channel's confirmation table, so that
-aiormq's reader resolves them; the publisher reads the connection's private "unblocked"
-event. None of that is public API, so it lives here alone: no other module names
-`confirmations`, `message_id_delivery_tag`, `delivery_tag`, `write_queue`,
-`ChannelFrame` or the name-mangled event.
+aiormq's reader resolves them (or, for Basic.Ack, `settle_acks_inline` does); the
+publisher reads the connection's private "unblocked" event. None of that is public API,
+so it lives here alone: no other module names `confirmations`, `message_id_delivery_tag`,
+`delivery_tag`, `write_queue`, `frames`, `ChannelFrame`, `Returning` or the name-mangled
+event.
 
 `SUPPORTED` says whether the installed aiormq is a minor version these verbs were
 verified against (tests/unit/test_aiormq_adapter.py drives a real `aiormq.Channel`
@@ -22,6 +23,8 @@ from typing import Any
 import aiormq
 from aio_pika.abc import AbstractConnection
 from aiormq.abc import ChannelFrame
+from aiormq.channel import Returning
+from pamqp.commands import Basic
 
 # aiormq minor versions whose internals the contract test was run against.
 VERIFIED = frozenset({"7.2"})
@@ -69,7 +72,61 @@ def expire(channel: aiormq.Channel, late: set[asyncio.Future[Any]]) -> None:
 
 def waiters(channel: aiormq.Channel) -> list[asyncio.Future[Any]]:
     """Every future still waiting for a confirm (a Basic.Return leaves a marker, skipped)."""
-    return [c for c in channel.confirmations.values() if isinstance(c, asyncio.Future)]
+    return [c for c in channel.confirmations.values() if not isinstance(c, Returning)]
+
+
+def settle_acks_inline(channel: aiormq.Channel) -> None:
+    """Settle each Basic.Ack where aiormq's connection reader hands it to `channel`.
+
+    aiormq queues every frame for the channel's own reader task, which then schedules
+    one `call_soon` per delivery tag a multiple-ack covers: per ack frame a task wake-up,
+    a `match` over nine frame classes and a handle per publish (docs/performance.md,
+    "The confirm path"). A Basic.Ack that finds the channel's frame queue empty has
+    nothing before it still to be handled (a Basic.Return and its content frames stay
+    queued until the channel reader has dealt with all of them, in one step), so its
+    waiters are settled on the spot, in tag order. Anything else, and an ack aiormq
+    would have to complain about (a tag no longer in the table), takes aiormq's path.
+    """
+    frames = channel.frames
+    queue = frames.put
+    closing = channel.closing
+    confirmations = channel.confirmations
+
+    async def put(item: tuple[int, Any]) -> None:
+        frame = item[1]
+        if (
+            frame.__class__ is not _ACK
+            or frames.qsize()
+            or closing.done()
+            or frame.delivery_tag not in confirmations
+        ):
+            return await queue(item)
+        _settle(confirmations, frame)
+        return None
+
+    frames.put = put  # type: ignore[method-assign]
+
+
+def _settle(confirmations: dict[int, Any], frame: Basic.Ack) -> None:
+    upto = frame.delivery_tag
+    if frame.multiple:
+        # Waiters are registered in tag order, so the scan stops at the first later tag.
+        # Only Basic.Return's marker is re-inserted out of order: it is dropped by a
+        # later multiple-ack, or never looked at again (it settles nobody).
+        tags = []
+        for tag in confirmations:
+            if tag > upto:
+                break
+            tags.append(tag)
+    else:
+        tags = [upto]
+    for tag in tags:
+        waiter = confirmations.pop(tag)
+        if waiter.__class__ is not Returning and not waiter.done():
+            waiter.set_result(frame)
+
+
+_ACK = Basic.Ack
 
 
 def can_write(channel: aiormq.Channel) -> bool:

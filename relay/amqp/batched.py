@@ -7,8 +7,9 @@ future, in delivery-tag order, and the first publish of a tick schedules one flu
 frames every pending message into one write.
 
 The caller's own future is what goes into aiormq's confirmation table (and its
-message-id map, for returns), so aiormq's reader resolves it directly on Basic.Ack, fails
-it on Basic.Nack or Basic.Return. An aiormq-made future would cost four done-callbacks
+message-id map, for returns), so aiormq's reader fails it on Basic.Nack or Basic.Return
+and a Basic.Ack resolves it directly (in the connection reader's step, see
+`_aiormq.settle_acks_inline`). An aiormq-made future would cost four done-callbacks
 per message (its future stores) plus one to forward the result. The guarantee is
 unchanged: a caller's future resolves only on the broker's ack. What the future stores
 did on close, this module does: a closing channel fails every waiter it still holds.
@@ -53,6 +54,7 @@ class TickBatcher:
         # Basic.Publish frames by (exchange, routing key): the same few recur for ever.
         self._publish_frames: dict[tuple[str, str], bytes] = {}
         _aiormq.on_close(channel, self._on_closed)
+        _aiormq.settle_acks_inline(channel)
 
     @property
     def is_closed(self) -> bool:

@@ -145,6 +145,41 @@ async def test_a_return_is_matched_by_message_id_and_fails_that_publish(
     assert _aiormq.waiters(channel) == []
 
 
+async def test_an_ack_right_behind_a_return_still_sees_the_return_first(
+    channel: aiormq.Channel,
+) -> None:
+    """Return, content and the multiple-ack covering it in one read: the ack waits its turn."""
+    first, second = await published(TickBatcher(channel, 5.0), "a", "b")
+    returned = ContentHeader(0, 2, commands.Basic.Properties(message_id="b"))
+    back = commands.Basic.Return(reply_code=312, reply_text="NO_ROUTE", exchange="x")
+    ack = commands.Basic.Ack(delivery_tag=2, multiple=True)
+    await feed(channel, back, returned, ContentBody(b"{}"), ack)
+    with pytest.raises(aiormq.exceptions.PublishError):
+        second.result()
+    assert isinstance(first.result(), commands.Basic.Ack)
+    assert channel.confirmations == {}
+
+
+async def test_a_multiple_ack_after_a_return_drops_its_marker_once_reached(
+    channel: aiormq.Channel,
+) -> None:
+    """A return's marker sits after later publishes in the table; a later ack still drops it."""
+    batcher = TickBatcher(channel, 5.0)
+    tasks = await published(batcher, "a", "b", "c")
+    returned = ContentHeader(0, 2, commands.Basic.Properties(message_id="a"))
+    back = commands.Basic.Return(reply_code=312, reply_text="NO_ROUTE", exchange="x")
+    await feed(channel, back, returned, ContentBody(b"{}"))
+    await feed(channel, commands.Basic.Ack(delivery_tag=2, multiple=True))  # covers 1 and 2
+    with pytest.raises(aiormq.exceptions.PublishError):
+        tasks[0].result()
+    assert isinstance(tasks[1].result(), commands.Basic.Ack)
+    assert not tasks[2].done()
+    assert _aiormq.waiters(channel) == [channel.confirmations[3]]  # not the marker
+    await feed(channel, commands.Basic.Ack(delivery_tag=3, multiple=True))
+    assert isinstance(tasks[2].result(), commands.Basic.Ack)
+    assert channel.confirmations == {}
+
+
 async def test_a_channel_close_fails_every_waiting_publish(channel: aiormq.Channel) -> None:
     """Channel.Close from the broker: every unconfirmed publish fails with Unavailable at once."""
     tasks = await published(TickBatcher(channel, 5.0), "a", "b")
