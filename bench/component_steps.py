@@ -27,7 +27,7 @@ from pamqp import commands
 
 from bench.payloads import Callback, sample
 from relay.amqp.batched import TickBatcher
-from relay.amqp.framing import content_frames
+from relay.amqp.framing import add_content_frames
 from relay.callback import envelope
 from relay.callback.ids import IdSource
 from relay.callback.validation import Event, classify, dedup_key, parse_object
@@ -162,7 +162,9 @@ def _publish(bodies: Callable[[], Callback], settings: Settings) -> dict[str, St
 
     def frames() -> bytes:
         message: envelope.Outgoing = messages()
-        return batcher._publish_frame(message) + content_frames(message, 1, 131072)
+        parts = [batcher._publish_frame(message)]
+        add_content_frames(parts, message, 1, 131072)
+        return b"".join(parts)
 
     return {
         "framing (Basic.Publish + header + body frames)": frames,

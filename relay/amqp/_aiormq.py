@@ -81,7 +81,7 @@ def settle_acks_inline(channel: aiormq.Channel) -> None:
     aiormq queues every frame for the channel's own reader task, which then schedules
     one `call_soon` per delivery tag a multiple-ack covers: per ack frame a task wake-up,
     a `match` over nine frame classes and a handle per publish (docs/performance.md,
-    "The confirm path"). A Basic.Ack that finds the channel's frame queue empty has
+    "Half the reference?"). A Basic.Ack that finds the channel's frame queue empty has
     nothing before it still to be handled (a Basic.Return and its content frames stay
     queued until the channel reader has dealt with all of them, in one step), so its
     waiters are settled on the spot, in tag order. Anything else, and an ack aiormq

@@ -31,7 +31,7 @@ from pamqp.commands import Basic
 from pamqp.frame import marshal
 
 from relay.amqp import _aiormq
-from relay.amqp.framing import content_frames
+from relay.amqp.framing import add_content_frames
 from relay.callback.envelope import Outgoing
 from relay.errors import ConfirmTimeout, Unavailable
 
@@ -115,12 +115,14 @@ class TickBatcher:
             reason = Unavailable("confirm channel closed or its write buffer is full")
             _fail((w for _, w in batch), reason)
             return
-        payloads = [p for message, waiter in batch if (p := self._frame(message, waiter))]
-        if payloads:
-            _aiormq.write(channel, b"".join(payloads))
+        parts: list[bytes] = []  # every frame of the tick, for one join
+        for message, waiter in batch:
+            self._frame(message, waiter, parts)
+        if parts:
+            _aiormq.write(channel, b"".join(parts))
 
-    def _frame(self, message: Outgoing, waiter: Confirm) -> bytes:
-        """`message` framed for the wire, under the next delivery tag (b"" if unframeable).
+    def _frame(self, message: Outgoing, waiter: Confirm, parts: list[bytes]) -> None:
+        """`message` framed onto `parts`, under the next delivery tag (nothing if unframeable).
 
         Framing comes first: a delivery tag taken for bytes never sent would shift every
         later confirm onto the wrong message.
@@ -128,16 +130,16 @@ class TickBatcher:
         message_id = message.message_id
         if not message_id:  # returns are matched to publishes by message_id
             waiter.set_exception(ValueError("a message_id is required"))
-            return b""
+            return
+        mark = len(parts)
         try:
-            payload = self._publish_frame(message) + content_frames(
-                message, self._channel.number, self._max_size
-            )
+            parts.append(self._publish_frame(message))
+            add_content_frames(parts, message, self._channel.number, self._max_size)
         except Exception as exc:
+            del parts[mark:]
             waiter.set_exception(exc)
-            return b""
+            return
         _aiormq.register(self._channel, message_id, waiter)
-        return payload
 
     def _publish_frame(self, message: Outgoing) -> bytes:
         key = (message.exchange, message.routing_key)
