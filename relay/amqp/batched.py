@@ -55,6 +55,7 @@ class TickBatcher:
         self._publish_frames: dict[tuple[str, str], bytes] = {}
         _aiormq.on_close(channel, self._on_closed)
         _aiormq.settle_acks_inline(channel)
+        _aiormq.read_frames_from_the_buffer()
 
     @property
     def is_closed(self) -> bool:

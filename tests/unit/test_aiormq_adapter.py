@@ -20,10 +20,12 @@ import aiormq
 import pytest
 import structlog
 from aiormq.base import Base
+from aiormq.connection import FrameReceiver
 from pamqp import commands
 from pamqp.body import ContentBody
-from pamqp.frame import unmarshal
+from pamqp.frame import marshal, unmarshal
 from pamqp.header import ContentHeader
+from pamqp.heartbeat import Heartbeat
 
 from relay.amqp import _aiormq, pipeline
 from relay.amqp.batched import TickBatcher
@@ -220,6 +222,72 @@ async def test_the_unblocked_event_is_found_on_a_real_aiormq_connection() -> Non
     raw = aiormq.Connection("amqp://guest:guest@127.0.0.1:1/")
     shaped = types.SimpleNamespace(transport=types.SimpleNamespace(connection=raw))
     assert isinstance(_aiormq.unblocked_event(shaped), asyncio.Event)  # type: ignore[arg-type]
+
+
+def _broker_frames() -> list[Any]:
+    properties = commands.Basic.Properties(message_id="b", headers={"h": "v"})
+    return [
+        commands.Basic.Ack(delivery_tag=5, multiple=True),
+        commands.Basic.Ack(delivery_tag=(1 << 63) - 1),
+        commands.Basic.Nack(delivery_tag=8, multiple=True),
+        commands.Basic.Return(312, "NO_ROUTE", "x", "k"),
+        ContentHeader(0, 2, properties),
+        ContentBody(b"{}"),
+        Heartbeat(),
+        commands.Channel.CloseOk(),
+        commands.Basic.Ack(delivery_tag=9),
+    ]
+
+
+async def _read(wire: bytes, chunk: int, count: int) -> list[tuple[int, int, Any]]:
+    reader = asyncio.StreamReader()
+    receiver = FrameReceiver(reader)
+    receiver.started = True
+
+    async def feed() -> None:
+        for start in range(0, len(wire), chunk):
+            reader.feed_data(wire[start : start + chunk])
+            await asyncio.sleep(0)
+
+    feeding = asyncio.create_task(feed())
+    got = [await receiver.get_frame() for _ in range(count)]
+    await feeding
+    return got
+
+
+@pytest.mark.parametrize("chunk", [1, 7, 8, 20, 21, 22, 50, 4096])
+async def test_buffered_frames_decode_as_aiormqs_reader_decodes_them(chunk: int) -> None:
+    """Whole frames taken from the buffer, or aiormq's path: the same bytes, frames, channels."""
+    frames = _broker_frames()
+    wire = b"".join(marshal(f, 3) for f in frames)
+    top_bit = marshal(commands.Basic.Ack(delivery_tag=1), 3)  # a tag pamqp reads as negative
+    wire += top_bit[:11] + b"\xff" * 8 + top_bit[19:]
+    frames.append(commands.Basic.Ack(delivery_tag=-1))
+    _aiormq.read_frames_from_the_buffer()
+    ours = await _read(wire, chunk, len(frames))
+    monkeypatch = pytest.MonkeyPatch()
+    monkeypatch.setattr(FrameReceiver, "get_frame", _aiormq._aiormq_get_frame)
+    try:
+        theirs = await _read(wire, chunk, len(frames))
+    finally:
+        monkeypatch.undo()
+    assert [(n, ch, type(f), _fields(f)) for n, ch, f in ours] == [
+        (n, ch, type(f), _fields(f)) for n, ch, f in theirs
+    ]
+    assert [type(f) for _, _, f in ours] == [type(f) for f in frames]
+
+
+def _fields(frame: Any) -> dict[str, Any]:
+    slots = getattr(frame, "__slots__", [])
+    return {name: getattr(frame, name, None) for name in slots if name != "properties"}
+
+
+async def test_a_buffered_frame_with_a_bad_end_octet_is_aiormqs_invalid_frame_error() -> None:
+    """A Basic.Ack whose last byte is not the frame end: InvalidFrameError, as aiormq raises."""
+    wire = marshal(commands.Basic.Ack(delivery_tag=1), 1)
+    _aiormq.read_frames_from_the_buffer()
+    with pytest.raises(aiormq.exceptions.InvalidFrameError):
+        await _read(wire[:-1] + b"\x00", 4096, 1)
 
 
 def test_the_installed_aiormq_is_a_verified_version() -> None:
