@@ -27,7 +27,7 @@ from aio_pika.abc import AbstractConnection
 from aiormq.abc import ChannelFrame
 from aiormq.channel import Returning
 from aiormq.connection import FrameReceiver
-from aiormq.exceptions import InvalidFrameError
+from aiormq.exceptions import AMQPConnectionError, InvalidFrameError
 from pamqp.commands import Basic
 from pamqp.exceptions import PAMQPException
 
@@ -135,20 +135,18 @@ _ACK = Basic.Ack
 
 
 def read_frames_from_the_buffer() -> None:
-    """aiormq's frame reader takes a frame that is already buffered in one step.
+    """aiormq's frame reader takes each frame from the stream's buffer in one step.
 
     Per frame, aiormq's `FrameReceiver.get_frame` takes a lock, fills a `BytesIO`
     through three `readexactly` awaits and decodes with pamqp: about 55k instructions
     for one Basic.Ack, 26k of them pamqp's generic decoder (docs/performance.md, "Half
-    the reference?"). When the stream's buffer already holds the whole frame (under
-    load nearly always: the broker's acks arrive several to a segment), this takes it
-    from the buffer at once, as `readexactly` would, and decodes a Basic.Ack with one
-    `struct` unpack; any other frame goes to pamqp's decoder with the same bytes.
-    A frame not yet complete, the stream's error, the lock held or the protocol
-    header still to come: aiormq's own code, unchanged. The bytes consumed, the frame
-    and every error are what aiormq's reader gives, so this is installed on the class
-    (the frame receiver is a local of aiormq's connection coroutine), once, by the
-    batched pipeline only.
+    the reference?"). Here a frame whole in the buffer is taken at once, as
+    `readexactly` takes bytes, and a Basic.Ack decoded with one `struct` unpack; other
+    frames go to pamqp's decoder with the same bytes. Until a whole frame is there it
+    waits for data under the receiver's lock, as `readexactly` waits. End of stream,
+    the stream's error, the lock held, the protocol header still to come: aiormq's own
+    code, so every error is aiormq's. Installed on the class (the receiver is a local
+    of aiormq's connection coroutine), once, by the batched pipeline only.
     """
     if FrameReceiver.get_frame is not _get_frame:
         global _aiormq_get_frame
@@ -157,23 +155,37 @@ def read_frames_from_the_buffer() -> None:
 
 
 async def _get_frame(self: FrameReceiver) -> Any:
-    reader = self.reader
-    buffer = reader._buffer  # type: ignore[attr-defined]
-    if len(buffer) < _FRAME_HEAD.size + 1 or reader.exception() or not self.started:
-        return await _aiormq_get_frame(self)
-    kind, channel, size = _FRAME_HEAD.unpack_from(buffer)
-    end = _FRAME_HEAD.size + size + 1
-    if len(buffer) < end or self.lock.locked():
-        return await _aiormq_get_frame(self)
+    reader: Any = self.reader
+    buffer = reader._buffer
+    while self.started and reader.exception() is None and not self.lock.locked():
+        if len(buffer) > _FRAME_HEAD.size:
+            kind, channel, size = _FRAME_HEAD.unpack_from(buffer)
+            end = _FRAME_HEAD.size + size + 1
+            if len(buffer) >= end:
+                return _take(reader, buffer, kind, channel, end)
+        if reader._eof:
+            break
+        async with self.lock:
+            try:
+                await reader._wait_for_data("readexactly")
+            except Exception:  # the stream's error: aiormq's path raises it as aiormq does
+                break
+        if reader._eof and not buffer:  # aiormq's readexactly(1) would have hit the end
+            raise AMQPConnectionError(_CLOSED) from asyncio.IncompleteReadError(b"", 1)
+    return await _aiormq_get_frame(self)
+
+
+def _take(reader: Any, buffer: bytearray, kind: int, channel: int, end: int) -> Any:
+    """The frame at the buffer's start, `end` bytes: (bytes consumed, channel, frame)."""
     if end == _ACK_FRAME.size:
         _, _, _, method, tag, bits, last = _ACK_FRAME.unpack_from(buffer)
         if kind == 1 and method == _ACK_METHOD and last == _FRAME_END:
             del buffer[:end]
-            reader._maybe_resume_transport()  # type: ignore[attr-defined]
+            reader._maybe_resume_transport()
             return end, channel, Basic.Ack(tag, bool(bits & 1))
     data = bytes(buffer[:end])
     del buffer[:end]
-    reader._maybe_resume_transport()  # type: ignore[attr-defined]
+    reader._maybe_resume_transport()
     try:
         return pamqp.frame.unmarshal(data)
     except PAMQPException as exc:
@@ -187,6 +199,7 @@ _FRAME_HEAD = struct.Struct(">BHI")  # frame type, channel, payload size
 _ACK_FRAME = struct.Struct(">BHIIqBB")
 _ACK_METHOD = (Basic.frame_id << 16) | Basic.Ack.frame_id
 _FRAME_END = 0xCE
+_CLOSED = "Server connection unexpectedly closed. Read 0 bytes but 1 bytes expected"
 
 
 def can_write(channel: aiormq.Channel) -> bool:

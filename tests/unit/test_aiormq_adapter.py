@@ -290,6 +290,50 @@ async def test_a_buffered_frame_with_a_bad_end_octet_is_aiormqs_invalid_frame_er
         await _read(wire[:-1] + b"\x00", 4096, 1)
 
 
+async def _outcome(scenario: Any) -> tuple[str, str]:
+    """What `scenario` makes a receiver's next get_frame do: the error's type and text."""
+    reader = asyncio.StreamReader()
+    receiver = FrameReceiver(reader)
+    receiver.started = True
+    reading = asyncio.create_task(receiver.get_frame())
+    await asyncio.sleep(0)
+    scenario(reader)
+    try:
+        await asyncio.wait_for(reading, 1)
+    except Exception as exc:
+        return type(exc).__name__, str(exc)
+    return "none", ""
+
+
+_ACK = marshal(commands.Basic.Ack(delivery_tag=1), 1)
+
+
+@pytest.mark.parametrize(
+    "scenario",
+    [
+        lambda r: (r.feed_data(_ACK[:10]), r.feed_eof()),
+        lambda r: r.feed_eof(),
+        lambda r: r.set_exception(ConnectionResetError("reset")),
+        lambda r: (r.feed_data(_ACK[:3]), r.set_exception(OSError("gone"))),
+    ],
+    ids=["eof-mid-frame", "eof", "reset", "error-mid-frame"],
+)
+async def test_a_stream_that_ends_or_fails_raises_what_aiormqs_reader_raises(
+    scenario: Any,
+) -> None:
+    """End of stream and socket errors, while waiting: the same exception with or without it."""
+    _aiormq.read_frames_from_the_buffer()
+    ours = await _outcome(scenario)
+    monkeypatch = pytest.MonkeyPatch()
+    monkeypatch.setattr(FrameReceiver, "get_frame", _aiormq._aiormq_get_frame)
+    try:
+        theirs = await _outcome(scenario)
+    finally:
+        monkeypatch.undo()
+    assert ours == theirs
+    assert ours[0] != "none"
+
+
 def test_the_installed_aiormq_is_a_verified_version() -> None:
     """The guard's set names the installed minor version (pyproject pins the same range)."""
     assert _aiormq.minor("7.2.4") == "7.2"
