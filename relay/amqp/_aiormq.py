@@ -146,8 +146,12 @@ def read_frames_from_the_buffer() -> None:
     waits for data under the receiver's lock, as `readexactly` waits. End of stream,
     the stream's error, the lock held, the protocol header still to come: aiormq's own
     code, so every error is aiormq's. Installed on the class (the receiver is a local
-    of aiormq's connection coroutine), once, by the batched pipeline only.
+    of aiormq's connection coroutine), once, by the batched pipeline only; not at all
+    if asyncio's StreamReader lacks the internals it reads (another Python's asyncio).
     """
+    probe = vars(asyncio.StreamReader())
+    if not {"_buffer", "_eof"} <= probe.keys() or not _STREAM_READER_METHODS:
+        return
     if FrameReceiver.get_frame is not _get_frame:
         global _aiormq_get_frame
         _aiormq_get_frame = FrameReceiver.get_frame
@@ -200,6 +204,10 @@ _ACK_FRAME = struct.Struct(">BHIIqBB")
 _ACK_METHOD = (Basic.frame_id << 16) | Basic.Ack.frame_id
 _FRAME_END = 0xCE
 _CLOSED = "Server connection unexpectedly closed. Read 0 bytes but 1 bytes expected"
+_STREAM_READER_METHODS = all(
+    callable(getattr(asyncio.StreamReader, name, None))
+    for name in ("_wait_for_data", "_maybe_resume_transport", "exception")
+)
 
 
 def can_write(channel: aiormq.Channel) -> bool:
