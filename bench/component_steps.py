@@ -22,12 +22,14 @@ import uvloop
 from aiohttp import web
 from aiohttp.test_utils import make_mocked_request
 from aiormq.base import Base
+from aiormq.connection import FrameReceiver
 from multidict import CIMultiDict, CIMultiDictProxy
 from pamqp import commands
+from pamqp.frame import marshal
 
 from bench.payloads import Callback, sample
 from relay.amqp.batched import TickBatcher
-from relay.amqp.framing import content_frames
+from relay.amqp.framing import add_content_frames
 from relay.callback import envelope, shapes
 from relay.callback.ids import IdSource
 from relay.callback.validation import Event, classify, parse_object
@@ -166,12 +168,24 @@ def _publish(bodies: Callable[[], Callback], settings: Settings) -> dict[str, St
         await channel.frames.put((0, commands.Basic.Ack(delivery_tag=channel.delivery_tag)))
         await task
 
+    reader: asyncio.StreamReader = loop.run_until_complete(_in_loop(asyncio.StreamReader))
+    receiver = FrameReceiver(reader)
+    receiver.started = True
+    ack = marshal(commands.Basic.Ack(delivery_tag=7, multiple=True), 1)
+
+    def ack_frame() -> Any:  # buffered, as under load: the read never waits
+        reader.feed_data(ack)
+        return _complete(receiver.get_frame())
+
     def frames() -> bytes:
         message: envelope.Outgoing = messages()
-        return batcher._publish_frame(message) + content_frames(message, 1, 131072)
+        parts = [batcher._publish_frame(message)]
+        add_content_frames(parts, message, 1, 131072)
+        return b"".join(parts)
 
     return {
         "framing (Basic.Publish + header + body frames)": frames,
+        "Basic.Ack frame read by aiormq's connection reader (buffered)": ack_frame,
         "event loop: one run_until_complete of a coroutine that sleeps once": lambda: (
             loop.run_until_complete(nothing())
         ),

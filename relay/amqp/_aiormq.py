@@ -2,10 +2,11 @@
 
 The batched pipeline (relay/amqp/batched.py) writes publishes straight into aiormq's
 write queue and registers its own futures in the channel's confirmation table, so that
-aiormq's reader resolves them; the publisher reads the connection's private "unblocked"
-event. None of that is public API, so it lives here alone: no other module names
-`confirmations`, `message_id_delivery_tag`, `delivery_tag`, `write_queue`,
-`ChannelFrame` or the name-mangled event.
+aiormq's reader resolves them (or, for Basic.Ack, `settle_acks_inline` does); the
+publisher reads the connection's private "unblocked" event. None of that is public API,
+so it lives here alone: no other module names `confirmations`, `message_id_delivery_tag`,
+`delivery_tag`, `write_queue`, `frames`, `ChannelFrame`, `Returning`, `FrameReceiver`
+or the name-mangled event.
 
 `SUPPORTED` says whether the installed aiormq is a minor version these verbs were
 verified against (tests/unit/test_aiormq_adapter.py drives a real `aiormq.Channel`
@@ -15,13 +16,20 @@ through them). Outside that set the publisher uses the public pipeline instead.
 from __future__ import annotations
 
 import asyncio
+import struct
 from collections.abc import Callable
 from importlib.metadata import version
 from typing import Any
 
 import aiormq
+import pamqp.frame
 from aio_pika.abc import AbstractConnection
 from aiormq.abc import ChannelFrame
+from aiormq.channel import Returning
+from aiormq.connection import FrameReceiver
+from aiormq.exceptions import AMQPConnectionError, InvalidFrameError
+from pamqp.commands import Basic
+from pamqp.exceptions import PAMQPException
 
 # aiormq minor versions whose internals the contract test was run against.
 VERIFIED = frozenset({"7.2"})
@@ -69,7 +77,137 @@ def expire(channel: aiormq.Channel, late: set[asyncio.Future[Any]]) -> None:
 
 def waiters(channel: aiormq.Channel) -> list[asyncio.Future[Any]]:
     """Every future still waiting for a confirm (a Basic.Return leaves a marker, skipped)."""
-    return [c for c in channel.confirmations.values() if isinstance(c, asyncio.Future)]
+    return [c for c in channel.confirmations.values() if not isinstance(c, Returning)]
+
+
+def settle_acks_inline(channel: aiormq.Channel) -> None:
+    """Settle each Basic.Ack where aiormq's connection reader hands it to `channel`.
+
+    aiormq queues every frame for the channel's own reader task, which then schedules
+    one `call_soon` per delivery tag a multiple-ack covers: per ack frame a task wake-up,
+    a `match` over nine frame classes and a handle per publish (docs/performance.md,
+    "Half the reference?"). A Basic.Ack that finds the channel's frame queue empty has
+    nothing before it still to be handled (a Basic.Return and its content frames stay
+    queued until the channel reader has dealt with all of them, in one step), so its
+    waiters are settled on the spot, in tag order. Anything else, and an ack aiormq
+    would have to complain about (a tag no longer in the table), takes aiormq's path.
+    """
+    frames = channel.frames
+    queue = frames.put
+    closing = channel.closing
+    confirmations = channel.confirmations
+
+    async def put(item: tuple[int, Any]) -> None:
+        frame = item[1]
+        if (
+            frame.__class__ is not _ACK
+            or frames.qsize()
+            or closing.done()
+            or frame.delivery_tag not in confirmations
+        ):
+            return await queue(item)
+        _settle(confirmations, frame)
+        return None
+
+    frames.put = put  # type: ignore[method-assign]
+
+
+def _settle(confirmations: dict[int, Any], frame: Basic.Ack) -> None:
+    upto = frame.delivery_tag
+    if frame.multiple:
+        # Waiters are registered in tag order, so the scan stops at the first later tag.
+        # Only Basic.Return's marker is re-inserted out of order: it is dropped by a
+        # later multiple-ack, or never looked at again (it settles nobody).
+        tags = []
+        for tag in confirmations:
+            if tag > upto:
+                break
+            tags.append(tag)
+    else:
+        tags = [upto]
+    for tag in tags:
+        waiter = confirmations.pop(tag)
+        if waiter.__class__ is not Returning and not waiter.done():
+            waiter.set_result(frame)
+
+
+_ACK = Basic.Ack
+
+
+def read_frames_from_the_buffer() -> None:
+    """aiormq's frame reader takes each frame from the stream's buffer in one step.
+
+    Per frame, aiormq's `FrameReceiver.get_frame` takes a lock, fills a `BytesIO`
+    through three `readexactly` awaits and decodes with pamqp: about 55k instructions
+    for one Basic.Ack, 26k of them pamqp's generic decoder (docs/performance.md, "Half
+    the reference?"). Here a frame whole in the buffer is taken at once, as
+    `readexactly` takes bytes, and a Basic.Ack decoded with one `struct` unpack; other
+    frames go to pamqp's decoder with the same bytes. Until a whole frame is there it
+    waits for data under the receiver's lock, as `readexactly` waits. End of stream,
+    the stream's error, the lock held, the protocol header still to come: aiormq's own
+    code, so every error is aiormq's. Installed on the class (the receiver is a local
+    of aiormq's connection coroutine), once, by the batched pipeline only; not at all
+    if asyncio's StreamReader lacks the internals it reads (another Python's asyncio).
+    """
+    probe = vars(asyncio.StreamReader())
+    if not {"_buffer", "_eof"} <= probe.keys() or not _STREAM_READER_METHODS:
+        return
+    if FrameReceiver.get_frame is not _get_frame:
+        global _aiormq_get_frame
+        _aiormq_get_frame = FrameReceiver.get_frame
+        FrameReceiver.get_frame = _get_frame  # type: ignore[method-assign]
+
+
+async def _get_frame(self: FrameReceiver) -> Any:
+    reader: Any = self.reader
+    buffer = reader._buffer
+    while self.started and reader.exception() is None and not self.lock.locked():
+        if len(buffer) > _FRAME_HEAD.size:
+            kind, channel, size = _FRAME_HEAD.unpack_from(buffer)
+            end = _FRAME_HEAD.size + size + 1
+            if len(buffer) >= end:
+                return _take(reader, buffer, kind, channel, end)
+        if reader._eof:
+            break
+        async with self.lock:
+            try:
+                await reader._wait_for_data("readexactly")
+            except Exception:  # the stream's error: aiormq's path raises it as aiormq does
+                break
+        if reader._eof and not buffer:  # aiormq's readexactly(1) would have hit the end
+            raise AMQPConnectionError(_CLOSED) from asyncio.IncompleteReadError(b"", 1)
+    return await _aiormq_get_frame(self)
+
+
+def _take(reader: Any, buffer: bytearray, kind: int, channel: int, end: int) -> Any:
+    """The frame at the buffer's start, `end` bytes: (bytes consumed, channel, frame)."""
+    if end == _ACK_FRAME.size:
+        _, _, _, method, tag, bits, last = _ACK_FRAME.unpack_from(buffer)
+        if kind == 1 and method == _ACK_METHOD and last == _FRAME_END:
+            del buffer[:end]
+            reader._maybe_resume_transport()
+            return end, channel, Basic.Ack(tag, bool(bits & 1))
+    data = bytes(buffer[:end])
+    del buffer[:end]
+    reader._maybe_resume_transport()
+    try:
+        return pamqp.frame.unmarshal(data)
+    except PAMQPException as exc:
+        raise InvalidFrameError(str(exc)) from exc
+
+
+_aiormq_get_frame: Callable[[FrameReceiver], Any] = FrameReceiver.get_frame
+_FRAME_HEAD = struct.Struct(">BHI")  # frame type, channel, payload size
+# A Basic.Ack method frame whole: head, class and method id, delivery tag, bits, end.
+# The tag signed, as pamqp decodes a long-long.
+_ACK_FRAME = struct.Struct(">BHIIqBB")
+_ACK_METHOD = (Basic.frame_id << 16) | Basic.Ack.frame_id
+_FRAME_END = 0xCE
+_CLOSED = "Server connection unexpectedly closed. Read 0 bytes but 1 bytes expected"
+_STREAM_READER_METHODS = all(
+    callable(getattr(asyncio.StreamReader, name, None))
+    for name in ("_wait_for_data", "_maybe_resume_transport", "exception")
+)
 
 
 def can_write(channel: aiormq.Channel) -> bool:

@@ -7,8 +7,9 @@ future, in delivery-tag order, and the first publish of a tick schedules one flu
 frames every pending message into one write.
 
 The caller's own future is what goes into aiormq's confirmation table (and its
-message-id map, for returns), so aiormq's reader resolves it directly on Basic.Ack, fails
-it on Basic.Nack or Basic.Return. An aiormq-made future would cost four done-callbacks
+message-id map, for returns), so aiormq's reader fails it on Basic.Nack or Basic.Return
+and a Basic.Ack resolves it directly (in the connection reader's step, see
+`_aiormq.settle_acks_inline`). An aiormq-made future would cost four done-callbacks
 per message (its future stores) plus one to forward the result. The guarantee is
 unchanged: a caller's future resolves only on the broker's ack. What the future stores
 did on close, this module does: a closing channel fails every waiter it still holds.
@@ -30,7 +31,7 @@ from pamqp.commands import Basic
 from pamqp.frame import marshal
 
 from relay.amqp import _aiormq
-from relay.amqp.framing import content_frames
+from relay.amqp.framing import add_content_frames
 from relay.callback.envelope import Outgoing
 from relay.errors import ConfirmTimeout, Unavailable
 
@@ -53,6 +54,8 @@ class TickBatcher:
         # Basic.Publish frames by (exchange, routing key): the same few recur for ever.
         self._publish_frames: dict[tuple[str, str], bytes] = {}
         _aiormq.on_close(channel, self._on_closed)
+        _aiormq.settle_acks_inline(channel)
+        _aiormq.read_frames_from_the_buffer()
 
     @property
     def is_closed(self) -> bool:
@@ -113,12 +116,14 @@ class TickBatcher:
             reason = Unavailable("confirm channel closed or its write buffer is full")
             _fail((w for _, w in batch), reason)
             return
-        payloads = [p for message, waiter in batch if (p := self._frame(message, waiter))]
-        if payloads:
-            _aiormq.write(channel, b"".join(payloads))
+        parts: list[bytes] = []  # every frame of the tick, for one join
+        for message, waiter in batch:
+            self._frame(message, waiter, parts)
+        if parts:
+            _aiormq.write(channel, b"".join(parts))
 
-    def _frame(self, message: Outgoing, waiter: Confirm) -> bytes:
-        """`message` framed for the wire, under the next delivery tag (b"" if unframeable).
+    def _frame(self, message: Outgoing, waiter: Confirm, parts: list[bytes]) -> None:
+        """`message` framed onto `parts`, under the next delivery tag (nothing if unframeable).
 
         Framing comes first: a delivery tag taken for bytes never sent would shift every
         later confirm onto the wrong message.
@@ -126,16 +131,16 @@ class TickBatcher:
         message_id = message.message_id
         if not message_id:  # returns are matched to publishes by message_id
             waiter.set_exception(ValueError("a message_id is required"))
-            return b""
+            return
+        mark = len(parts)
         try:
-            payload = self._publish_frame(message) + content_frames(
-                message, self._channel.number, self._max_size
-            )
+            parts.append(self._publish_frame(message))
+            add_content_frames(parts, message, self._channel.number, self._max_size)
         except Exception as exc:
+            del parts[mark:]
             waiter.set_exception(exc)
-            return b""
+            return
         _aiormq.register(self._channel, message_id, waiter)
-        return payload
 
     def _publish_frame(self, message: Outgoing) -> bytes:
         key = (message.exchange, message.routing_key)

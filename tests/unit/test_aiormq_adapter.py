@@ -20,10 +20,12 @@ import aiormq
 import pytest
 import structlog
 from aiormq.base import Base
+from aiormq.connection import FrameReceiver
 from pamqp import commands
 from pamqp.body import ContentBody
-from pamqp.frame import unmarshal
+from pamqp.frame import marshal, unmarshal
 from pamqp.header import ContentHeader
+from pamqp.heartbeat import Heartbeat
 
 from relay.amqp import _aiormq, pipeline
 from relay.amqp.batched import TickBatcher
@@ -145,6 +147,41 @@ async def test_a_return_is_matched_by_message_id_and_fails_that_publish(
     assert _aiormq.waiters(channel) == []
 
 
+async def test_an_ack_right_behind_a_return_still_sees_the_return_first(
+    channel: aiormq.Channel,
+) -> None:
+    """Return, content and the multiple-ack covering it in one read: the ack waits its turn."""
+    first, second = await published(TickBatcher(channel, 5.0), "a", "b")
+    returned = ContentHeader(0, 2, commands.Basic.Properties(message_id="b"))
+    back = commands.Basic.Return(reply_code=312, reply_text="NO_ROUTE", exchange="x")
+    ack = commands.Basic.Ack(delivery_tag=2, multiple=True)
+    await feed(channel, back, returned, ContentBody(b"{}"), ack)
+    with pytest.raises(aiormq.exceptions.PublishError):
+        second.result()
+    assert isinstance(first.result(), commands.Basic.Ack)
+    assert channel.confirmations == {}
+
+
+async def test_a_multiple_ack_after_a_return_drops_its_marker_once_reached(
+    channel: aiormq.Channel,
+) -> None:
+    """A return's marker sits after later publishes in the table; a later ack still drops it."""
+    batcher = TickBatcher(channel, 5.0)
+    tasks = await published(batcher, "a", "b", "c")
+    returned = ContentHeader(0, 2, commands.Basic.Properties(message_id="a"))
+    back = commands.Basic.Return(reply_code=312, reply_text="NO_ROUTE", exchange="x")
+    await feed(channel, back, returned, ContentBody(b"{}"))
+    await feed(channel, commands.Basic.Ack(delivery_tag=2, multiple=True))  # covers 1 and 2
+    with pytest.raises(aiormq.exceptions.PublishError):
+        tasks[0].result()
+    assert isinstance(tasks[1].result(), commands.Basic.Ack)
+    assert not tasks[2].done()
+    assert _aiormq.waiters(channel) == [channel.confirmations[3]]  # not the marker
+    await feed(channel, commands.Basic.Ack(delivery_tag=3, multiple=True))
+    assert isinstance(tasks[2].result(), commands.Basic.Ack)
+    assert channel.confirmations == {}
+
+
 async def test_a_channel_close_fails_every_waiting_publish(channel: aiormq.Channel) -> None:
     """Channel.Close from the broker: every unconfirmed publish fails with Unavailable at once."""
     tasks = await published(TickBatcher(channel, 5.0), "a", "b")
@@ -185,6 +222,116 @@ async def test_the_unblocked_event_is_found_on_a_real_aiormq_connection() -> Non
     raw = aiormq.Connection("amqp://guest:guest@127.0.0.1:1/")
     shaped = types.SimpleNamespace(transport=types.SimpleNamespace(connection=raw))
     assert isinstance(_aiormq.unblocked_event(shaped), asyncio.Event)  # type: ignore[arg-type]
+
+
+def _broker_frames() -> list[Any]:
+    properties = commands.Basic.Properties(message_id="b", headers={"h": "v"})
+    return [
+        commands.Basic.Ack(delivery_tag=5, multiple=True),
+        commands.Basic.Ack(delivery_tag=(1 << 63) - 1),
+        commands.Basic.Nack(delivery_tag=8, multiple=True),
+        commands.Basic.Return(312, "NO_ROUTE", "x", "k"),
+        ContentHeader(0, 2, properties),
+        ContentBody(b"{}"),
+        Heartbeat(),
+        commands.Channel.CloseOk(),
+        commands.Basic.Ack(delivery_tag=9),
+    ]
+
+
+async def _read(wire: bytes, chunk: int, count: int) -> list[tuple[int, int, Any]]:
+    reader = asyncio.StreamReader()
+    receiver = FrameReceiver(reader)
+    receiver.started = True
+
+    async def feed() -> None:
+        for start in range(0, len(wire), chunk):
+            reader.feed_data(wire[start : start + chunk])
+            await asyncio.sleep(0)
+
+    feeding = asyncio.create_task(feed())
+    got = [await receiver.get_frame() for _ in range(count)]
+    await feeding
+    return got
+
+
+@pytest.mark.parametrize("chunk", [1, 7, 8, 20, 21, 22, 50, 4096])
+async def test_buffered_frames_decode_as_aiormqs_reader_decodes_them(chunk: int) -> None:
+    """Whole frames taken from the buffer, or aiormq's path: the same bytes, frames, channels."""
+    frames = _broker_frames()
+    wire = b"".join(marshal(f, 3) for f in frames)
+    top_bit = marshal(commands.Basic.Ack(delivery_tag=1), 3)  # a tag pamqp reads as negative
+    wire += top_bit[:11] + b"\xff" * 8 + top_bit[19:]
+    frames.append(commands.Basic.Ack(delivery_tag=-1))
+    _aiormq.read_frames_from_the_buffer()
+    ours = await _read(wire, chunk, len(frames))
+    monkeypatch = pytest.MonkeyPatch()
+    monkeypatch.setattr(FrameReceiver, "get_frame", _aiormq._aiormq_get_frame)
+    try:
+        theirs = await _read(wire, chunk, len(frames))
+    finally:
+        monkeypatch.undo()
+    assert [(n, ch, type(f), _fields(f)) for n, ch, f in ours] == [
+        (n, ch, type(f), _fields(f)) for n, ch, f in theirs
+    ]
+    assert [type(f) for _, _, f in ours] == [type(f) for f in frames]
+
+
+def _fields(frame: Any) -> dict[str, Any]:
+    slots = getattr(frame, "__slots__", [])
+    return {name: getattr(frame, name, None) for name in slots if name != "properties"}
+
+
+async def test_a_buffered_frame_with_a_bad_end_octet_is_aiormqs_invalid_frame_error() -> None:
+    """A Basic.Ack whose last byte is not the frame end: InvalidFrameError, as aiormq raises."""
+    wire = marshal(commands.Basic.Ack(delivery_tag=1), 1)
+    _aiormq.read_frames_from_the_buffer()
+    with pytest.raises(aiormq.exceptions.InvalidFrameError):
+        await _read(wire[:-1] + b"\x00", 4096, 1)
+
+
+async def _outcome(scenario: Any) -> tuple[str, str]:
+    """What `scenario` makes a receiver's next get_frame do: the error's type and text."""
+    reader = asyncio.StreamReader()
+    receiver = FrameReceiver(reader)
+    receiver.started = True
+    reading = asyncio.create_task(receiver.get_frame())
+    await asyncio.sleep(0)
+    scenario(reader)
+    try:
+        await asyncio.wait_for(reading, 1)
+    except Exception as exc:
+        return type(exc).__name__, str(exc)
+    return "none", ""
+
+
+_ACK = marshal(commands.Basic.Ack(delivery_tag=1), 1)
+
+
+@pytest.mark.parametrize(
+    "scenario",
+    [
+        lambda r: (r.feed_data(_ACK[:10]), r.feed_eof()),
+        lambda r: r.feed_eof(),
+        lambda r: r.set_exception(ConnectionResetError("reset")),
+        lambda r: (r.feed_data(_ACK[:3]), r.set_exception(OSError("gone"))),
+    ],
+    ids=["eof-mid-frame", "eof", "reset", "error-mid-frame"],
+)
+async def test_a_stream_that_ends_or_fails_raises_what_aiormqs_reader_raises(
+    scenario: Any,
+) -> None:
+    """End of stream and socket errors, while waiting: the same exception with or without it."""
+    _aiormq.read_frames_from_the_buffer()
+    ours = await _outcome(scenario)
+    monkeypatch = pytest.MonkeyPatch()
+    monkeypatch.setattr(FrameReceiver, "get_frame", _aiormq._aiormq_get_frame)
+    try:
+        theirs = await _outcome(scenario)
+    finally:
+        monkeypatch.undo()
+    assert ours == theirs
+    assert ours[0] != "none"
 
 
 def test_the_installed_aiormq_is_a_verified_version() -> None:

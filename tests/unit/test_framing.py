@@ -77,10 +77,12 @@ def test_values_it_does_not_encode_itself_still_go_through_pamqp() -> None:
 def test_encoding_caches_stay_bounded_under_ever_new_names() -> None:
     """Header names and message types are cached, but never without bound."""
     for i in range(600):
-        message = _message(message_type=f"t{i}", headers={f"x-{i}": "v" * (i % 300)})
+        headers = {f"x-{i}": "v" * (i % 300), f"a-{i}": True}
+        message = _message(message_type=f"t{i}", headers=headers)
         assert content_frames(message, 1, 64) == pamqp_content_frames(message, 1, 64)
     assert len(framing._FIELD_NAMES) <= 256
-    assert len(framing._TYPES) <= 256
+    assert len(framing._TYPE_TAILS) <= 256
+    assert len(framing._ORDERS) <= 256
     assert len(framing._STRING_PREFIXES) <= 256
 
 
