@@ -132,13 +132,18 @@ async def test_a_nack_fails_the_publish_with_aiormqs_delivery_error(
         task.result()
 
 
+def _returned(message_id: str) -> tuple[commands.Basic.Return, ContentHeader]:
+    """The broker's Basic.Return of publish 2 (`message_id`) and its content header."""
+    back = commands.Basic.Return(reply_code=312, reply_text="NO_ROUTE", exchange="x")
+    return back, ContentHeader(0, 2, commands.Basic.Properties(message_id=message_id))
+
+
 async def test_a_return_is_matched_by_message_id_and_fails_that_publish(
     channel: aiormq.Channel,
 ) -> None:
     """Basic.Return of message "b" fails publish 2 with PublishError; its later ack is ignored."""
     first, second = await published(TickBatcher(channel, 5.0), "a", "b")
-    returned = ContentHeader(0, 2, commands.Basic.Properties(message_id="b"))
-    back = commands.Basic.Return(reply_code=312, reply_text="NO_ROUTE", exchange="x")
+    back, returned = _returned("b")
     await feed(channel, back, returned, ContentBody(b"{}"))
     with pytest.raises(aiormq.exceptions.PublishError):
         second.result()
@@ -152,8 +157,7 @@ async def test_an_ack_right_behind_a_return_still_sees_the_return_first(
 ) -> None:
     """Return, content and the multiple-ack covering it in one read: the ack waits its turn."""
     first, second = await published(TickBatcher(channel, 5.0), "a", "b")
-    returned = ContentHeader(0, 2, commands.Basic.Properties(message_id="b"))
-    back = commands.Basic.Return(reply_code=312, reply_text="NO_ROUTE", exchange="x")
+    back, returned = _returned("b")
     ack = commands.Basic.Ack(delivery_tag=2, multiple=True)
     await feed(channel, back, returned, ContentBody(b"{}"), ack)
     with pytest.raises(aiormq.exceptions.PublishError):
