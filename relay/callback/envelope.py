@@ -125,11 +125,6 @@ def _whole_second(seconds: int) -> datetime.datetime:
     return datetime.datetime.fromtimestamp(seconds, _UTC)
 
 
-def is_misrouted(event: Event, received: Received) -> bool:
-    """A known type that arrived on the other channel's URL (still published)."""
-    return None not in (event.flow, received.path_flow) and (event.flow is not received.path_flow)
-
-
 def _headers(
     event: Event, received: Received, forward: tuple[str, ...], signature: bool
 ) -> FieldTable:
@@ -144,7 +139,8 @@ def _headers(
         headers[message.UNROUTED_REASON] = event.unrouted_reason
         headers[message.SINCH_TYPE] = event.type[:1024]
     flow, path_flow = event.flow, received.path_flow
-    if flow is not path_flow and flow is not None and path_flow is not None:  # is_misrouted
+    # Misrouted: a known type on the other channel's URL (still published, flagged).
+    if flow is not path_flow and flow is not None and path_flow is not None:
         headers[message.MISROUTED] = True
     if received.signature_stale:
         headers[message.SIGNATURE_STALE] = True
