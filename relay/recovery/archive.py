@@ -6,7 +6,10 @@ than asked; the window filter drops those), `last` at the stream's last chunk. T
 is bounded by the stream's end as it was when it began: `end_offset` reads the last
 chunk first, and the read stops there, so callbacks arriving meanwhile never make it
 run on. A message is in the window by its AMQP `timestamp`, which the relay sets when it
-publishes (whole seconds).
+publishes (whole seconds). The stream's chunk timestamps are the broker's clock, not
+the relay's: the read attaches `CLOCK_SKEW` before the window, so a broker clock behind
+the relays' (an Erlang VM still correcting after the host's clock was stepped lagged the
+OS clock by 5 s here) cannot attach past the window's first messages.
 """
 
 from __future__ import annotations
@@ -27,6 +30,9 @@ PREFETCH = 200
 # A stream consumer is served as fast as the socket allows: this long without a
 # delivery means it has caught up with the stream's end.
 IDLE = 2.0
+# How far the broker's clock may lag the relays' before a read could miss the window's
+# start; reading this much more of the stream costs little against a missed callback.
+CLOCK_SKEW = datetime.timedelta(minutes=5)
 
 Inbox = asyncio.Queue[AbstractIncomingMessage]
 
@@ -55,7 +61,7 @@ async def read(
     end = await end_offset(channel, stream, idle)
     if end is None:
         return
-    async with attached(channel, stream, window.since) as inbox:
+    async with attached(channel, stream, window.since - CLOCK_SKEW) as inbox:
         while (message := await _next(inbox, idle)) is not None:
             offset = _offset(message)
             if offset <= end and window.holds(sent_at(message)):
